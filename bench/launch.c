@@ -337,6 +337,8 @@ static void reap(pf_launch *l)
 {
     int st;
     pid_t r;
+    if (l->pid <= 0)
+        return;
     while ((r = waitpid(-l->pid, &st, WNOHANG)) > 0)
         if (r == l->pid)
             record_exit(l, st);
@@ -415,8 +417,10 @@ int pf_launch_poll(pf_launch *l, pf_launch_status *out)
 {
     memset(out, 0, sizeof *out);
     pf_launch_pump(l);
-    if (l->reaped) /* the last words may have been written just before exit */
+    if (l->reaped) { /* the last words may have been written just before exit */
         pf_launch_pump(l);
+        pf_logwatch_finish(l->watch, pf_now() - l->t0);
+    }
     out->running = !l->reaped;
     out->exited = l->exited;
     out->signalled = l->signalled;
@@ -450,6 +454,8 @@ static void sleep_s(double s)
  * marked zombies that are our children. */
 static unsigned tree_signal(pf_launch *l, int sig, unsigned *strays)
 {
+    if (l->pid <= 0) /* never started: kill(-0) would hit our own group */
+        return 0;
     size_t n;
     procinfo *v = scan_tree(l, &n);
     unsigned alive = 0;
@@ -510,8 +516,10 @@ int pf_launch_stop(pf_launch *l, double grace_s, pf_launch_stop_result *out)
     pf_launch_pump(l);
     out->survivors = tree_signal(l, 0, NULL);
     /* zombies of the group whose parent is init may take a moment to go */
-    bool group_gone = false;
+    bool group_gone = l->pid <= 0;
     for (double until = pf_now() + 2.0;;) {
+        if (group_gone)
+            break;
         reap(l);
         tree_signal(l, 0, NULL);
         group_gone = kill(-l->pid, 0) != 0 && errno == ESRCH;

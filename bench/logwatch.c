@@ -158,7 +158,7 @@ static const sig_row ROWS[] = {
     {&s_no_iface, {"NET/Socket : no interface found"}, {0}},
     {&s_no_iface, {"No usable listening interface found"}, {0}},
     {&s_nccl_retries, {"exceeded error retry count"}, {0}},
-    {&s_nccl_retry, {"connect to", "retrying"}, {0}},
+    {&s_nccl_retry, {"connect to", "returned", "retrying"}, {0}},
 
     {&s_nccl_ver, {"Mismatched NCCL version"}, {0}},
     {&s_nccl_ver_ras, {"NCCL version mismatch with remote peer"}, {0}},
