@@ -73,7 +73,9 @@ void pf_launch_sigs_restore(pf_launch_sigs *s)
         g_sigs = NULL;
 }
 
-void pf_launch_watch_signals(pf_launch *l, const pf_launch_sigs *s) { l->sigs = s; }
+void pf_launch_watch_signals(pf_launch *l, const pf_launch_sigs *s) { l->stop_counter = s ? &s->count : NULL; }
+
+void pf_launch_watch_flag(pf_launch *l, const volatile sig_atomic_t *flag) { l->stop_counter = flag; }
 
 /* ---- start ---- */
 
@@ -493,11 +495,11 @@ int pf_launch_stop(pf_launch *l, double grace_s, pf_launch_stop_result *out)
     out->stage = "not running";
     pf_launch_pump(l);
     int stage = -1;
+    int seen = l->stop_counter ? *l->stop_counter : 0;
     for (int s = 0; s < 3; s++) {
         unsigned strays = 0;
         if (tree_signal(l, 0, NULL) == 0)
             break;
-        int seen = l->sigs ? l->sigs->count : 0;
         tree_signal(l, SIGS[s], &strays);
         if (strays > out->strays)
             out->strays = strays;
@@ -509,8 +511,11 @@ int pf_launch_stop(pf_launch *l, double grace_s, pf_launch_stop_result *out)
             pf_launch_pump(l);
             if (tree_signal(l, 0, NULL) == 0)
                 break;
-            if (s < 2 && l->sigs && l->sigs->count > seen)
-                break; /* another Ctrl-C: no more patience */
+            if (s < 2 && l->stop_counter && *l->stop_counter > seen) {
+                s = 1; /* another Ctrl-C: no more patience, SIGKILL next */
+                out->hurried = true;
+                break;
+            }
         }
     }
     pf_launch_pump(l);

@@ -82,6 +82,10 @@ pf_launch *pf_launch_start(char *const argv[], const pf_launch_opts *opts, pf_er
  * PF_READY_INTERRUPTED once s->count > 0; a further signal during stop skips
  * the remaining grace and goes to SIGKILL.  NULL detaches. */
 void pf_launch_watch_signals(pf_launch *l, const pf_launch_sigs *s);
+/* The same for a caller that has its own SIGINT handler: the waits treat an
+ * increase of *flag (e.g. from 0 to 1) since they began as a Ctrl-C.  The
+ * flag must outlive the launch.  NULL detaches. */
+void pf_launch_watch_flag(pf_launch *l, const volatile sig_atomic_t *flag);
 
 /* ---- readiness ---- */
 
@@ -168,6 +172,7 @@ typedef struct pf_launch_stop_result {
     bool all_gone;               /* verified: kill(-pgid, 0) == ESRCH and no stray descendant alive */
     unsigned survivors;          /* processes still alive at the end (0 unless something is unkillable) */
     unsigned strays;             /* descendants outside the process group that were signalled too */
+    bool hurried;                /* a Ctrl-C during the stop cut the grace short */
     bool exited, signalled;      /* the server's main process */
     int exit_code, term_signal;
     char message[512];

@@ -28,7 +28,7 @@ struct pf_launch {
     double t0;                  /* pf_now() at fork */
     char started_at[40];        /* wall clock, ISO 8601 */
     pf_logwatch *watch;
-    const pf_launch_sigs *sigs;
+    const volatile sig_atomic_t *stop_counter; /* Ctrl-C count or flag; NULL: none */
 
     /* main process status */
     bool reaped, exited, signalled;

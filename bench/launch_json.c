@@ -95,10 +95,10 @@ json_t *pf_launch_to_json(const pf_launch *l)
     if (l->have_stop) {
         const pf_launch_stop_result *s = &l->stop;
         json_object_set_new(j, "stop",
-                            json_pack("{s:s, s:f, s:b, s:b, s:i, s:i, s:s}", "stage", s->stage, "elapsed_s",
+                            json_pack("{s:s, s:f, s:b, s:b, s:i, s:i, s:b, s:s}", "stage", s->stage, "elapsed_s",
                                       s->elapsed_s, "graceful", s->graceful, "all_gone", s->all_gone,
-                                      "survivors", (int)s->survivors, "strays", (int)s->strays, "message",
-                                      s->message));
+                                      "survivors", (int)s->survivors, "strays", (int)s->strays, "hurried",
+                                      s->hurried, "message", s->message));
         ended_badly = ended_badly || !s->all_gone;
     }
     /* an unexpected exit before the stop also counts */

@@ -122,7 +122,7 @@ static pf_ready_status check(waiter *w)
         return PF_READY_FATAL;
     if (w->l->reaped)
         return PF_READY_DIED;
-    if (w->l->sigs && w->l->sigs->count > w->start_signals)
+    if (w->l->stop_counter && *w->l->stop_counter > w->start_signals)
         return PF_READY_INTERRUPTED;
     if (pf_now() >= w->deadline)
         return PF_READY_TIMEOUT;
@@ -347,7 +347,7 @@ int pf_launch_wait_ready(pf_launch *l, const pf_ready_opts *opts, pf_ready_resul
         return pf_err_set(err, "launch: cannot initialise libcurl");
     w.deadline = l->t0 + w.o.deadline_s;
     w.draw = w.o.progress > 0 || (w.o.progress == 0 && isatty(STDERR_FILENO));
-    w.start_signals = l->sigs ? l->sigs->count : 0;
+    w.start_signals = l->stop_counter ? *l->stop_counter : 0;
 
     step s = w.o.health_path[0] ? STEP_HEALTH : STEP_MODELS;
     if (s == STEP_MODELS && w.o.skip_models)

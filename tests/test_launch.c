@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,6 +368,68 @@ static void test_ctrl_c_while_waiting(void **state)
     pf_launch_sigs_restore(&sigs);
 }
 
+static volatile sig_atomic_t g_flag;
+
+static void set_flag_after_300ms(void *ud, const char *phase, double el, const char *last)
+{
+    (void)ud, (void)phase, (void)last;
+    if (el > 0.3)
+        g_flag = 1;
+}
+
+/* A caller with its own SIGINT handler hands its flag over instead. */
+static void test_own_flag(void **state)
+{
+    (void)state;
+    fake f;
+    start_fake(&f, "never", NULL);
+    g_flag = 0;
+    pf_launch_watch_flag(f.l, &g_flag);
+    pf_ready_opts o;
+    quick_opts(&o, &f, 60);
+    o.progress_fn = set_flag_after_300ms;
+    pf_ready_result r;
+    pf_err err = {{0}};
+    assert_int_equal(pf_launch_wait_ready(f.l, &o, &r, &err), 0);
+    assert_int_equal(r.status, PF_READY_INTERRUPTED);
+    pf_launch_watch_flag(f.l, NULL);
+    stop_and_verify(&f, 5, "SIGINT");
+}
+
+/* A second Ctrl-C while a stubborn server is being stopped goes straight to
+ * SIGKILL instead of sitting out the grace periods. */
+static void test_ctrl_c_during_stop(void **state)
+{
+    (void)state;
+    pf_launch_sigs sigs;
+    memset(&sigs, 0, sizeof sigs);
+    pf_err err = {{0}};
+    assert_int_equal(pf_launch_sigs_install(&sigs, &err), 0);
+    fake f;
+    start_fake(&f, "stubborn", NULL);
+    assert_true(wait_file(f.pidfile, 20));
+    pf_launch_watch_signals(f.l, &sigs);
+    pid_t helper = fork();
+    if (helper == 0) { /* the "user" presses Ctrl-C 0.4 s into the stop */
+        struct timespec ts = {0, 400000000};
+        nanosleep(&ts, NULL);
+        kill(getppid(), SIGINT);
+        _exit(0);
+    }
+    double t = pf_now();
+    pf_launch_stop_result s;
+    assert_int_equal(pf_launch_stop(f.l, 10, &s), 0);
+    double took = pf_now() - t;
+    waitpid(helper, NULL, 0);
+    assert_string_equal(s.stage, "SIGKILL");
+    assert_true(s.hurried);
+    assert_true(s.all_gone);
+    assert_true(took < 5); /* not 2 x 10 s of grace */
+    assert_int_equal(sigs.count, 1);
+    pf_launch_free(f.l);
+    pf_launch_sigs_restore(&sigs);
+}
+
 static void test_bad_starts(void **state)
 {
     (void)state;
@@ -406,7 +469,8 @@ int main(void)
         cmocka_unit_test(test_never_ready),     cmocka_unit_test(test_fatal_line),
         cmocka_unit_test(test_stubborn),        cmocka_unit_test(test_dies_during_load),
         cmocka_unit_test(test_warmup_refused),  cmocka_unit_test(test_hint_is_not_fatal),
-        cmocka_unit_test(test_ctrl_c_while_waiting), cmocka_unit_test(test_bad_starts),
+        cmocka_unit_test(test_ctrl_c_while_waiting), cmocka_unit_test(test_own_flag),
+        cmocka_unit_test(test_ctrl_c_during_stop), cmocka_unit_test(test_bad_starts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_python);
