@@ -49,8 +49,10 @@ static void run_version(pf_ptxas_probe *p, pf_ptxas_cand *c)
 {
     struct stat st;
     if (!c->path[0]) {
-        c->state = PF_PTXAS_ABSENT;
-        snprintf(c->state_detail, sizeof c->state_detail, "the value is empty");
+        /* Python runs '' through the PATH search and gets EACCES from the
+         * directories: PermissionError, not a fallback (seen with Triton 3.6). */
+        c->state = PF_PTXAS_NOT_EXEC;
+        snprintf(c->state_detail, sizeof c->state_detail, "is set but empty");
         return;
     }
     if (stat(c->path, &st) != 0) {

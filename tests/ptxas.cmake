@@ -11,3 +11,9 @@ target_compile_definitions(ptxas_mkfixture PRIVATE PF_BINARY_DIR="${CMAKE_BINARY
 add_test(NAME ptxas_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/ptxas_cli.sh $<TARGET_FILE:preflight> $<TARGET_FILE:ptxas_mkfixture>)
 set_tests_properties(ptxas_cli PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+
+# Against the real Triton 3.6.0 wheel (skips without scripts/install-deps-ptxas.sh).
+add_test(NAME ptxas_triton
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/ptxas_triton.sh $<TARGET_FILE:preflight>
+                 ${CMAKE_SOURCE_DIR}/scripts/ptxas-triton-crosscheck.py)
+set_tests_properties(ptxas_triton PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)

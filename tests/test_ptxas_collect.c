@@ -279,8 +279,24 @@ static void test_not_executable(void **state)
     assert_int_equal(v.status, PF_FAIL);
     assert_non_null(strstr(v.summary, "PermissionError"));
     pf_ptxas_verdict_free(&v);
-    free(f);
     pf_ptxas_probe_free(p);
+
+    /* A directory, and an empty value, fail the same way in Triton 3.6. */
+    const char *odd[] = {fx.tmpdir, ""};
+    const char *why[] = {"is a directory", "is set but empty"};
+    for (size_t i = 0; i < 2; i++) {
+        in.env_ptxas_bw = odd[i];
+        p = pf_ptxas_collect(&in, &err);
+        assert_int_equal(pf_ptxas_assemble(p, 121, f, &err), 0);
+        c = cand(f, PF_PTXAS_SRC_ENV_BW);
+        assert_int_equal(c->state, PF_PTXAS_NOT_EXEC);
+        assert_string_equal(c->state_detail, why[i]);
+        pf_ptxas_decide(f, &v);
+        assert_int_equal(v.status, PF_FAIL);
+        pf_ptxas_verdict_free(&v);
+        pf_ptxas_probe_free(p);
+    }
+    free(f);
     pf_pyenv_free(env);
 }
 
