@@ -8,12 +8,13 @@
  * 3.6 bundles 12.8 (`ptxas`) and 12.9 (`ptxas-blackwell`).
  *
  * The module has three layers (docs/ptxas.md gives the rules and sources):
- *   - COLLECTOR (pf_ptxas_collect, pf_ptxas_assemble): find every candidate
- *     binary, run `--version` and assemble a one-instruction stub for each
- *     target, each with a deadline, each binary once per target arch;
- *   - DECISION (pf_ptxas_decide): pure; plain facts in, verdict out --
- *     which binary Triton uses, whether it works, and what to export;
- *   - the probe pf_probe_toolchain_ptxas, which glues both to the record.
+ *   - DECISION (ptxas.c: pf_ptxas_decide): pure; plain facts in, verdict
+ *     out -- which binary Triton uses, whether it works, what to export;
+ *   - COLLECTOR (ptxas_collect.c: pf_ptxas_collect, pf_ptxas_assemble): find
+ *     every candidate binary, run `--version` and assemble a one-instruction
+ *     stub per target, each with a deadline, each binary once per arch;
+ *   - the probe pf_probe_toolchain_ptxas (ptxas_collect.c), which joins
+ *     both to the run record.
  */
 #ifndef PF_PTXAS_H
 #define PF_PTXAS_H
