@@ -74,7 +74,7 @@ static void run_version(pf_ptxas_probe *p, pf_ptxas_cand *c)
     }
     char *argv[] = {c->path, "--version", NULL};
     pf_proc_opts o = {.timeout_s = p->timeout_s, .max_out = 64 * 1024};
-    pf_proc_result res;
+    pf_proc_result res = {0};
     pf_err err = {{0}};
     p->runs++;
     if (pf_proc_run(argv, &o, &res, &err) != 0) {
@@ -248,11 +248,17 @@ static const char *stub_file(pf_ptxas_probe *p, int arch, int isa, pf_err *err)
     /* The smallest kernel Triton could hand over: same .version/.target
      * lines as Triton's make_ptx writes, and a single ret. */
     FILE *fp = fopen(path, "w");
-    if (!fp || fprintf(fp,
-                       ".version %d.%d\n.target %s\n.address_size 64\n\n"
-                       ".visible .entry pf_probe()\n{\n\tret;\n}\n",
-                       isa / 10, isa % 10, gpu) < 0 || fclose(fp) != 0) {
+    if (!fp) {
         pf_err_errno(err, errno, "cannot write the ptxas stub %s", path);
+        free(path);
+        return NULL;
+    }
+    int wr = fprintf(fp, ".version %d.%d\n.target %s\n.address_size 64\n\n.visible .entry pf_probe()\n{\n\tret;\n}\n",
+                     isa / 10, isa % 10, gpu);
+    int e = errno;
+    if (fclose(fp) != 0 || wr < 0) {
+        pf_err_errno(err, wr < 0 ? e : errno, "cannot write the ptxas stub %s", path);
+        unlink(path);
         free(path);
         return NULL;
     }
@@ -279,7 +285,7 @@ static int run_stub(pf_ptxas_probe *p, ptxas_bin *b, int arch, ptxas_asm_entry *
     char *out = pf_xasprintf("%s/probe.cubin", p->tmpdir);
     char *argv[] = {c->path, opt, (char *)stub, "-o", out, NULL};
     pf_proc_opts o = {.timeout_s = p->timeout_s, .max_out = 64 * 1024, .cwd = p->tmpdir};
-    pf_proc_result res;
+    pf_proc_result res = {0};
     pf_err perr = {{0}};
     p->runs++;
     if (pf_proc_run(argv, &o, &res, &perr) != 0) {
@@ -287,7 +293,6 @@ static int run_stub(pf_ptxas_probe *p, ptxas_bin *b, int arch, ptxas_asm_entry *
         pf_strlcpy(e->detail, perr.msg, sizeof e->detail);
     } else if (res.timed_out) {
         e->rc = PF_PTXAS_ASM_HUNG;
-        snprintf(e->detail, sizeof e->detail, "assembling the stub %s", "timed out");
         pf_proc_describe(&res, e->detail, sizeof e->detail);
     } else {
         e->rc = pf_ptxas_classify(res.exit_code, res.exited, res.out, e->detail, sizeof e->detail);
@@ -394,15 +399,21 @@ void pf_probe_toolchain_ptxas(pf_probe_ctx *ctx)
         for (size_t k = i; k < n; k++)
             if (t[k].cc_major * 10 + t[k].cc_minor == arch)
                 json_array_append_new(labels, json_string(t[k].label));
+        size_t same = json_array_size(labels);
         json_object_set_new(pf_check_evidence(c), "targets", labels);
+        char label[sizeof t[i].label + 32];
+        if (same > 1)
+            snprintf(label, sizeof label, "%s and %zu more", t[i].label, same - 1);
+        else
+            snprintf(label, sizeof label, "%s", t[i].label);
         double t1 = pf_now();
         if (!p || pf_ptxas_assemble(p, arch, facts, &err) != 0) {
-            pf_check_set(c, PF_ERROR, "%s: could not probe ptxas: %s", t[i].label, err.msg);
+            pf_check_set(c, PF_ERROR, "%s: could not probe ptxas: %s", label, err.msg);
             continue;
         }
         pf_ptxas_verdict v;
         pf_ptxas_decide(facts, &v);
-        pf_check_set(c, v.status, "%s: %s", t[i].label, v.summary);
+        pf_check_set(c, v.status, "%s: %s", label, v.summary);
         if (v.remedy)
             pf_check_remedy(c, "%s", v.remedy);
         json_t *ev = pf_check_evidence(c);
