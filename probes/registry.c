@@ -3,9 +3,11 @@
 #include "probes/registry.h"
 
 #include "probes/gpu_driver.h"
+#include "probes/ptxas.h"
 
 static const pf_probe_def probes[] = {
     {"gpu.driver", "CUDA driver loads; GPUs, compute capability, unified memory", pf_probe_gpu_driver},
+    {"toolchain.ptxas", "the ptxas Triton (or nvcc) will run assembles code for the GPU", pf_probe_toolchain_ptxas},
 };
 
 const pf_probe_def *pf_probe_registry(size_t *count)
