@@ -205,7 +205,7 @@ int pf_st_read_file(pf_st_model *m, const char *path, pf_err *err)
     {
         if (strcmp(name, "__metadata__") == 0)
             continue;
-        uint64_t bytes;
+        uint64_t bytes = 0;
         if (tensor_bytes(path, name, desc, data_size, &bytes, err) != 0) {
             /* keep the model consistent: drop what this file added */
             for (size_t k = 0; k < added; k++) {
