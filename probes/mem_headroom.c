@@ -43,6 +43,7 @@ static void append(char *buf, size_t len, const char *fmt, ...)
 /* One finding per rule; the summary lists them worst first. */
 typedef struct finding {
     pf_status st;
+    bool cache;        /* dropping the page cache fixes this one */
     char text[320];
     char remedy[400];
 } finding;
@@ -101,27 +102,27 @@ void pf_mem_decide(const pf_mem_facts *f, pf_mem_verdict *v)
         if (f->pp > 1)
             snprintf(what, sizeof what, "the largest pipeline stage (stage %d of %d)", f->stage_max_index, f->pp);
         else
-            snprintf(what, sizeof what, "the model weights");
+            snprintf(what, sizeof what, "the model");
         finding *x = NULL;
         if (need >= v->budget_b) {
             x = add_finding(fs, &nf, PF_FAIL);
             snprintf(x->text, sizeof x->text,
-                     "%s need %.1f GiB but the static pool is %.1f GiB: SGLang would stop with \"Not enough "
-                     "memory\" (no room left for the KV cache)", what, gib(need), gib(v->budget_b));
+                     "%s holds %.1f GiB of weights but the static pool is %.1f GiB: SGLang would stop with "
+                     "\"Not enough memory\" (no room left for the KV cache)", what, gib(need), gib(v->budget_b));
         } else if (need + (double)f->allowance > v->budget_b) {
             x = add_finding(fs, &nf, PF_WARN);
             snprintf(x->text, sizeof x->text,
-                     "%s (%.1f GiB) fit the %.1f GiB static pool but leave only %.2f GiB for the KV cache "
+                     "%s (%.1f GiB of weights) fits the %.1f GiB static pool but leaves only %.2f GiB for the KV cache "
                      "(allowance %.1f GiB)", what, gib(need), gib(v->budget_b), gib(v->kv_room_b),
                      gib((double)f->allowance));
         } else {
             x = add_finding(fs, &nf, PF_PASS);
-            snprintf(x->text, sizeof x->text, "%s (%.1f GiB) fit, leaving %.1f GiB for the KV cache", what,
+            snprintf(x->text, sizeof x->text, "%s (%.1f GiB of weights) fits, leaving %.1f GiB for the KV cache", what,
                      gib(need), gib(v->kv_room_b));
         }
         if (x->st != PF_PASS) {
             if (f->integrated == 1 && need + (double)f->allowance <= budget_after) {
-                v->cache_is_the_problem = true;
+                x->cache = true;
                 snprintf(x->remedy, sizeof x->remedy, "%s; then about %.1f GiB is free and the pool %.1f GiB", drop,
                          gib(v->free_after_drop_b), gib(budget_after));
             } else {
@@ -144,7 +145,7 @@ void pf_mem_decide(const pf_mem_facts *f, pf_mem_verdict *v)
                  "%.1f GiB and vLLM refuses to start (\"Free memory on device ... is less than desired GPU memory "
                  "utilization\")", 100.0 * freeb / total, fr, gib(v->budget_b));
         if (f->integrated == 1 && v->free_after_drop_b >= total * fr) {
-            v->cache_is_the_problem = true;
+            x->cache = true;
             snprintf(x->remedy, sizeof x->remedy, "%s", drop);
         } else if (f->procs_known && f->nprocs > 0) {
             snprintf(x->remedy, sizeof x->remedy, "Stop the other processes using the GPU, or lower "
@@ -168,7 +169,10 @@ void pf_mem_decide(const pf_mem_facts *f, pf_mem_verdict *v)
                  "memory across TP ranks");
     }
 
-    if (f->integrated == 1 && reclaim >= GIB && !v->cache_is_the_problem) {
+    bool any_cache = false;
+    for (size_t i = 0; i < nf; i++)
+        any_cache = any_cache || fs[i].cache;
+    if (f->integrated == 1 && reclaim >= GIB && !any_cache) {
         finding *x = add_finding(fs, &nf, PF_PASS);
         snprintf(x->text, sizeof x->text,
                  "%.1f GiB is reclaimable page cache (MemAvailable %.1f GiB vs MemFree %.1f GiB); dropping it "
@@ -185,6 +189,7 @@ void pf_mem_decide(const pf_mem_facts *f, pf_mem_verdict *v)
             fs[j - 1] = t;
         }
     v->status = nf ? fs[0].st : PF_PASS;
+    v->cache_is_the_problem = nf && fs[0].cache && fs[0].st != PF_PASS;
     if (v->status == PF_SKIP)
         v->status = PF_PASS;
     snprintf(v->summary, sizeof v->summary, "%s: %.1f of %.1f GiB free%s; static pool %.2f x free = %.1f GiB",

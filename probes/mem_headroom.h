@@ -50,7 +50,7 @@ typedef struct pf_mem_verdict {
     double free_after_drop_b;  /* integrated: free + reclaimable cache (capped at total); else free */
     double kv_room_b;          /* budget - largest stage (model only; may be negative) */
     bool vllm_would_refuse;    /* free < total * fraction */
-    bool cache_is_the_problem; /* integrated and dropping the page cache would fix it */
+    bool cache_is_the_problem; /* integrated, and dropping the page cache fixes the worst finding */
 } pf_mem_verdict;
 
 /* Pure: facts -> verdict. */

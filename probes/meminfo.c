@@ -123,12 +123,19 @@ int pf_meminfo_parse(const char *text, const char *source, pf_meminfo *out, pf_e
 
 int pf_meminfo_read(const char *path, pf_meminfo *out, pf_err *err)
 {
-    char *text = pf_read_file(path, 1 << 20, NULL, err);
+    size_t len = 0;
+    char *text = pf_read_file(path, 1 << 20, &len, err);
     if (!text) {
         meminfo_clear(out);
         return -1;
     }
-    int rc = pf_meminfo_parse(text, path, out, err);
+    int rc;
+    if (strlen(text) != len) {
+        meminfo_clear(out);
+        rc = pf_err_set(err, "%s contains NUL bytes: not /proc/meminfo text", path);
+    } else {
+        rc = pf_meminfo_parse(text, path, out, err);
+    }
     free(text);
     return rc;
 }

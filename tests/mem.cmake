@@ -1,0 +1,3 @@
+# Tests for mem.headroom and env.fingerprint (issue #3).
+pf_add_unit(test_meminfo test_meminfo.c)
+pf_add_unit(test_mem_decide test_mem_decide.c)
