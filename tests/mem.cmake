@@ -1,3 +1,4 @@
 # Tests for mem.headroom and env.fingerprint (issue #3).
 pf_add_unit(test_meminfo test_meminfo.c)
 pf_add_unit(test_mem_decide test_mem_decide.c)
+pf_add_unit(test_safetensors test_safetensors.c)
