@@ -49,3 +49,9 @@ add_custom_target(pf_mem_fixtures DEPENDS ${PF_MEMFIX_OUTPUTS})
 pf_add_unit(test_libnccl test_libnccl.c)
 add_dependencies(test_libnccl pf_mem_fixtures)
 target_compile_definitions(test_libnccl PRIVATE PF_MEMFIX="${PF_MEMFIX}")
+
+pf_add_unit(test_fingerprint test_fingerprint.c)
+add_dependencies(test_fingerprint pf_mem_fixtures)
+target_compile_definitions(test_fingerprint PRIVATE PF_MEMFIX="${PF_MEMFIX}")
+
+pf_add_unit(test_mem_probe test_mem_probe.c)
