@@ -307,14 +307,16 @@ static int shard_list_from_index(const char *index, pf_strv *files, pf_st_model 
     {
         const char *f = json_string_value(fv);
         if (!f || !*f || strchr(f, '/') || strcmp(f, "..") == 0) {
+            pf_err_set(err, "%s: tensor \"%s\" maps to an unusable file name", index, tensor);
             json_decref(root);
-            return pf_err_set(err, "%s: tensor \"%s\" maps to an unusable file name", index, tensor);
+            return -1;
         }
         if (!pf_strv_contains(files, f))
             pf_strv_push(files, f);
     }
     json_decref(root);
-    qsort(files->v, files->n, sizeof files->v[0], cmp_str);
+    if (files->n > 1)
+        qsort(files->v, files->n, sizeof files->v[0], cmp_str);
     return 0;
 }
 
@@ -328,7 +330,8 @@ static void shard_list_from_dir(const char *dir, pf_strv *files)
         if (pf_str_endswith(de->d_name, ".safetensors") && de->d_name[0] != '.')
             pf_strv_push(files, de->d_name);
     closedir(d);
-    qsort(files->v, files->n, sizeof files->v[0], cmp_str);
+    if (files->n > 1)
+        qsort(files->v, files->n, sizeof files->v[0], cmp_str);
 }
 
 int pf_st_read_model(const char *dir, pf_st_model *m, pf_err *err)
