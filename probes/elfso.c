@@ -217,7 +217,7 @@ void pf_elfso_free(pf_elfso *e)
     memset(e, 0, sizeof *e);
 }
 
-char *pf_elfso_find_string(const char *path, const char *prefix, pf_err *err)
+char *pf_elfso_find_string(const char *path, const char *prefix, pf_elfso_accept_fn accept, pf_err *err)
 {
     map m = {0};
     if (map_open(path, &m, err) != 0)
@@ -238,26 +238,25 @@ char *pf_elfso_find_string(const char *path, const char *prefix, pf_err *err)
     const unsigned char *hit = memmem(base, len, prefix, pl);
     /* A match inside a longer string ("Mismatched NCCL version...") or a
      * printf format ("NCCL version %s") is not the value we look for. */
-    while (hit) {
+    while (hit && !res) {
         size_t rest = len - (size_t)(hit - base);
         const unsigned char *nul = memchr(hit, '\0', rest);
         size_t slen = nul ? (size_t)(nul - hit) : rest;
-        if ((hit == base || hit[-1] == '\0') && !memchr(hit, '%', slen))
-            break;
-        hit = memmem(hit + 1, rest - 1, prefix, pl);
+        if ((hit == base || hit[-1] == '\0') && !memchr(hit, '%', slen) && slen < 256) {
+            char *cand = pf_xmalloc(slen + 1);
+            memcpy(cand, hit, slen);
+            cand[slen] = '\0';
+            if (!accept || accept(cand))
+                res = cand;
+            else
+                free(cand);
+        }
+        if (!res)
+            hit = rest > 1 ? memmem(hit + 1, rest - 1, prefix, pl) : NULL;
     }
-    if (hit) {
-        size_t max = len - (size_t)(hit - base);
-        if (max > 255)
-            max = 255;
-        const unsigned char *nul = memchr(hit, '\0', max);
-        size_t n = nul ? (size_t)(nul - hit) : max;
-        res = pf_xmalloc(n + 1);
-        memcpy(res, hit, n);
-        res[n] = '\0';
-    } else {
-        pf_err_set(err, "%s contains no string starting with \"%s\"", path, prefix);
-    }
+    if (!res)
+        pf_err_set(err, "%s contains no string starting with \"%s\"%s", path, prefix,
+                   accept ? " in the expected form" : "");
     map_close(&m);
     return res;
 }

@@ -27,10 +27,12 @@ int pf_elfso_read(const char *path, pf_elfso *out, pf_err *err);
 void pf_elfso_free(pf_elfso *e);
 
 /* The first NUL-terminated string starting with `prefix` in the file's
- * .rodata section (the whole file when it has none), skipping matches in the
- * middle of a longer string and printf formats (containing '%'); heap copy (at most 255
- * bytes) or NULL (err says whether it was absent or the file unreadable). */
-char *pf_elfso_find_string(const char *path, const char *prefix, pf_err *err);
+ * .rodata section (the whole file when it has none) that `accept` (NULL:
+ * any) approves, skipping matches in the middle of a longer string and
+ * printf formats (containing '%'); heap copy (at most 255 bytes) or NULL
+ * (err says whether it was absent or the file unreadable). */
+typedef bool (*pf_elfso_accept_fn)(const char *s);
+char *pf_elfso_find_string(const char *path, const char *prefix, pf_elfso_accept_fn accept, pf_err *err);
 
 /* e_machine of the running binary (so foreign-arch libraries are skipped). */
 uint16_t pf_elfso_host_machine(void);

@@ -48,6 +48,13 @@ int pf_libnccl_parse_banner(const char *s, int *code, char *ver, size_t vlen, ch
     return 0;
 }
 
+static bool is_banner(const char *s)
+{
+    int code;
+    char v[24], c[16];
+    return pf_libnccl_parse_banner(s, &code, v, sizeof v, c, sizeof c) == 0;
+}
+
 int pf_libnccl_dlopen_version(const char *path, int *code, pf_err *err)
 {
     void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
@@ -76,7 +83,7 @@ int pf_libnccl_inspect(const char *path, bool try_dlopen, pf_libnccl_info *out, 
     pf_elfso_free(&so);
 
     pf_err serr = {{0}};
-    char *banner = pf_elfso_find_string(path, "NCCL version ", &serr);
+    char *banner = pf_elfso_find_string(path, "NCCL version ", is_banner, &serr);
     if (banner) {
         pf_strlcpy(out->banner, banner, sizeof out->banner);
         if (pf_libnccl_parse_banner(banner, &out->string_code, out->version, sizeof out->version, out->cuda,
@@ -245,7 +252,7 @@ static bool search_as_torch(search *s, const pf_pyenv *env, const char *ldlp, co
             try_defaults(s);
         } else {
             pf_err se;
-            char *b = pf_elfso_find_string(tc, "NCCL version ", &se);
+            char *b = pf_elfso_find_string(tc, "NCCL version ", is_banner, &se);
             if (b) {
                 decided = true;
                 note(s, tc, "NCCL linked into torch");

@@ -291,6 +291,34 @@ static void test_probe_unreadable_fact(void **state)
     pf_probe_opts_free(&o);
 }
 
+/* On a machine with a real server environment (the H100 machine:
+ * PF_TEST_VENV=/opt/torch/.venv): the loaded NCCL is readable both ways
+ * and agrees, and the facts are printed for the verification log. */
+static void test_real_venv(void **state)
+{
+    const char *venv = getenv("PF_TEST_VENV");
+    if (!venv || !*venv)
+        skip();
+    pf_probe_opts o;
+    pf_probe_opts_init(&o);
+    o.venv = venv;
+    unsetenv("NCCL_CONF_FILE");
+    probe_run r;
+    run_probe(&r, &o);
+    printf("# %s: %s\n", pf_status_name(pf_check_status(r.c)), pf_check_summary(r.c));
+    char *dump = json_dumps(r.ev, JSON_INDENT(1) | JSON_SORT_KEYS);
+    printf("%s\n", dump);
+    free(dump);
+    assert_true(pf_check_status(r.c) == PF_PASS || pf_check_status(r.c) == PF_WARN);
+    json_t *nc = json_object_get(r.ev, "libnccl");
+    assert_true(json_is_object(nc));
+    if (!json_is_true(json_object_get(nc, "static_in_torch")))
+        assert_int_equal(json_integer_value(json_object_get(nc, "ncclGetVersion")),
+                         json_integer_value(json_object_get(nc, "banner_version_code")));
+    pf_run_free(r.run);
+    pf_probe_opts_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_probe_fake_venv),
         cmocka_unit_test(test_probe_ld_library_path_override),
         cmocka_unit_test(test_probe_unreadable_fact),
+        cmocka_unit_test(test_real_venv),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,13 +8,15 @@
 const char *fake_nccl_strings(int i);
 int ncclGetVersion(int *version);
 
+/* NCCL 2.32 has its --help text ahead of the banner in .rodata */
+const char fake_nccl_decoy0[] = "NCCL version information";
 static const char decoy1[] = "Mismatched NCCL version detected : rank %d version %d";
 static const char decoy2[] = "NCCL version %s";
 const char fake_nccl_banner[] = "NCCL version " STR(FAKE_MAJOR) "." STR(FAKE_MINOR) "." STR(FAKE_PATCH) "+cuda" STR(FAKE_CUDA);
 
 const char *fake_nccl_strings(int i)
 {
-    return i == 0 ? decoy1 : i == 1 ? decoy2 : fake_nccl_banner;
+    return i < 0 ? fake_nccl_decoy0 : i == 0 ? decoy1 : i == 1 ? decoy2 : fake_nccl_banner;
 }
 
 int ncclGetVersion(int *version)
