@@ -297,10 +297,17 @@ void pf_fingerprint_evaluate(const json_t *facts, pf_check *c)
         json_t *w = json_object_get(nccl, "wheel");
         char wv[24];
         pf_libnccl_code_str((int)json_integer_value(json_object_get(w, "version_code")), wv, sizeof wv);
-        pf_check_set(c, PF_WARN, "the server would load %s (NCCL %s, via %s), not the NCCL %s that torch's %s "
-                     "wheel ships at %s (%s)", str_at(nccl, "path"), str_at(nccl, "version"),
-                     str_at(nccl, "origin"), wv, str_at(w, "dist") && str_at(w, "dist")[0] ? str_at(w, "dist") : "nvidia-nccl",
-                     str_at(w, "path"), sum);
+        const char *dist = str_at(w, "dist") && str_at(w, "dist")[0] ? str_at(w, "dist") : "nvidia-nccl";
+        const char *ver = str_at(nccl, "version");
+        if (ver && strcmp(ver, wv) == 0)
+            pf_check_set(c, PF_WARN, "the server would load %s (NCCL %s, via %s), another build (build-id %.12s) "
+                         "than the one torch's %s wheel ships at %s (build-id %.12s) (%s)", str_at(nccl, "path"),
+                         ver, str_at(nccl, "origin"), str_at(nccl, "build_id"), dist, str_at(w, "path"),
+                         str_at(w, "build_id") ? str_at(w, "build_id") : "?", sum);
+        else
+            pf_check_set(c, PF_WARN, "the server would load %s (NCCL %s, via %s), not the NCCL %s that torch's "
+                         "%s wheel ships at %s (%s)", str_at(nccl, "path"), ver, str_at(nccl, "origin"), wv, dist,
+                         str_at(w, "path"), sum);
         pf_check_remedy(c, "Remove the directory holding %s from LD_LIBRARY_PATH (or /etc/ld.so.conf.d) on "
                         "every node, or install the same NCCL build everywhere: NCCL >= 2.23 refuses ranks "
                         "whose versions differ (\"Mismatched NCCL version detected\")", str_at(nccl, "path"));

@@ -316,7 +316,7 @@ void pf_probe_mem_headroom(pf_probe_ctx *ctx)
 
     pf_mem_facts base;
     memset(&base, 0, sizeof base);
-    base.fraction = o->mem_fraction > 0 ? o->mem_fraction : 0.85;
+    base.fraction = o->mem_fraction != 0 ? o->mem_fraction : 0.85; /* 0: opts not initialised */
     base.allowance = PF_MEM_KV_ALLOWANCE;
     base.pp = 1;
     json_object_set_new(ev, "mem_fraction_static", json_real(base.fraction));

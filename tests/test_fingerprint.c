@@ -86,6 +86,16 @@ static void test_rules(void **state)
               "2.27.7 that torch's nvidia-nccl-cu13 wheel ships",
               true);
 
+    /* same version, another build (e.g. a toolkit copy on LD_LIBRARY_PATH) */
+    f = good_facts();
+    n = json_object_get(f, "libnccl");
+    json_object_set_new(n, "path", json_string("/usr/local/cuda/lib64/libnccl.so.2"));
+    json_object_set_new(n, "build_id", json_string("9fcf74d93a8c3605bf7718f594d0a24366e38536"));
+    json_object_set_new(json_object_get(n, "wheel"), "build_id", json_string("ef499dcea939dc594e1f28f9a53cc46da3e41399"));
+    json_object_set_new(n, "differs_from_wheel", json_true());
+    eval_case(f, PF_WARN, "(NCCL 2.27.7, via torch RUNPATH), another build (build-id 9fcf74d93a8c) than the one "
+              "torch's nvidia-nccl-cu13 wheel ships", true);
+
     f = good_facts();
     json_object_set_new(f, "libnccl", json_null());
     json_object_set_new(f, "libnccl_error", json_string("no libnccl.so.2 found (searched: x)"));
