@@ -129,10 +129,42 @@ void pf_gpu_driver_evaluate(const pf_cuda_facts *f, pf_check *c)
                  f->device_count == 1 ? "" : "s", list);
 }
 
+int pf_gpu_kernel_module_version(const char *proc_text, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = '\0';
+    const char *p = proc_text ? strstr(proc_text, "Kernel Module") : NULL;
+    if (!p)
+        return -1;
+    p += strlen("Kernel Module");
+    while (*p == ' ' || *p == '\t')
+        p++;
+    /* Jetson's open driver prints "for aarch64" before the version. */
+    if (strncmp(p, "for ", 4) == 0) {
+        p = strchr(p + 4, ' ');
+        while (p && *p == ' ')
+            p++;
+    }
+    size_t n = 0;
+    while (p && p[n] && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.'))
+        n++;
+    if (n == 0)
+        return -1;
+    snprintf(buf, len, "%.*s", (int)n, p);
+    return 0;
+}
+
 void pf_probe_gpu_driver(pf_probe_ctx *ctx)
 {
     const pf_cuda_facts *f = pf_ctx_cuda_facts(ctx);
     pf_check *c = pf_check_add(ctx->run, ctx->node, "gpu.driver");
     pf_gpu_driver_evaluate(f, c);
-    json_object_set_new(pf_node_facts(ctx->node), "cuda", pf_gpu_driver_facts_json(f));
+    json_t *facts = pf_gpu_driver_facts_json(f);
+    char *text = pf_read_file("/proc/driver/nvidia/version", 1 << 16, NULL, NULL);
+    char kver[64];
+    json_t *kv = pf_gpu_kernel_module_version(text, kver, sizeof kver) == 0 ? json_string(kver) : json_null();
+    json_object_set(facts, "kernel_module", kv);
+    json_object_set_new(pf_check_evidence(c), "kernel_module", kv);
+    free(text);
+    json_object_set_new(pf_node_facts(ctx->node), "cuda", facts);
 }

@@ -115,11 +115,27 @@ static void test_real_driver_absent_or_present(void **state)
     pf_cuda_close(cu);
 }
 
+static void test_kernel_module_version(void **state)
+{
+    char buf[64];
+    assert_int_equal(pf_gpu_kernel_module_version(
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  Thu Oct  2 10:12:47 UTC 2025\n"
+        "GCC version:  gcc version 13.3.0 (Ubuntu 13.3.0-6ubuntu2~24.04)\n", buf, sizeof buf), 0);
+    assert_string_equal(buf, "580.159.04");
+    assert_int_equal(pf_gpu_kernel_module_version(
+        "NVRM version: NVIDIA UNIX Open Kernel Module for aarch64  580.00  Release Build\n", buf, sizeof buf), 0);
+    assert_string_equal(buf, "580.00");
+    assert_int_equal(pf_gpu_kernel_module_version("garbage", buf, sizeof buf), -1);
+    assert_int_equal(pf_gpu_kernel_module_version(NULL, buf, sizeof buf), -1);
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_parse_arch),
+        cmocka_unit_test(test_kernel_module_version),
         cmocka_unit_test(test_real_driver_absent_or_present),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
