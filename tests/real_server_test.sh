@@ -26,7 +26,10 @@ STAMP="$PREFIX/installed.env"
 
 skip() { echo "SKIPPED: $*"; exit 77; }
 
-[ -f "$STAMP" ] || skip "no real server installed ($STAMP missing): run scripts/install-deps-llama.sh"
+if [ ! -f "$STAMP" ]; then
+    [ -f "$PREFIX/install-failed.txt" ] && skip "the real server could not be installed: $(cat "$PREFIX/install-failed.txt")"
+    skip "no real server installed ($STAMP missing): run scripts/install-deps-llama.sh"
+fi
 # shellcheck disable=SC1090
 . "$STAMP"
 [ -x "${LLAMA_SERVER:-}" ] || skip "llama-server not found at '${LLAMA_SERVER:-}': rerun scripts/install-deps-llama.sh"
