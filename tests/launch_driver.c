@@ -5,7 +5,12 @@
  * stop it and prove no process is left.
  *
  *   launch_driver [--log FILE] [--max-tokens K] [--requests N] [--deadline S]
- *                 -- CMD ARGS...      ({PORT} in ARGS becomes a free port)
+ *                 [--port N] [--expect-fatal SIGNATURE]
+ *                 -- CMD ARGS...      ({PORT} in ARGS becomes --port or a free port)
+ *
+ * With --expect-fatal the server is expected to fail during start-up with
+ * that log signature (e.g. net.address_in_use when the port is taken): the
+ * driver checks the verdict, the check id and that the stop leaves nothing.
  *
  * Exit 0 when every check passed, 1 when one failed, 2 on bad usage.  One
  * line per check on stdout ("ok ..." / "FAIL ..."), the launch facts as JSON
@@ -249,6 +254,8 @@ int main(int argc, char **argv)
     const char *log = "launch-driver-server.log";
     int k = 16, nplain = 3;
     double deadline = 300;
+    int port = 0;
+    const char *expect_fatal = NULL;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (!strcmp(argv[i], "--log") && i + 1 < argc)
@@ -259,6 +266,10 @@ int main(int argc, char **argv)
             nplain = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--deadline") && i + 1 < argc)
             deadline = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--port") && i + 1 < argc)
+            port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--expect-fatal") && i + 1 < argc)
+            expect_fatal = argv[++i];
         else {
             fprintf(stderr, "usage: launch_driver [--log F] [--max-tokens K] [--requests N] [--deadline S] -- CMD...\n");
             return 2;
@@ -268,7 +279,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "launch_driver: no server command after --\n");
         return 2;
     }
-    int port = free_port();
+    if (port <= 0)
+        port = free_port();
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", port);
     char **cmd = pf_xcalloc((size_t)(argc - i), sizeof *cmd);
@@ -297,8 +309,14 @@ int main(int argc, char **argv)
     ro.require_ready_line = true;
     pf_ready_result rr;
     pf_launch_wait_ready(l, &ro, &rr, &err);
-    result(rr.status == PF_READY_OK, "ready: %s", rr.message);
-    if (rr.status == PF_READY_OK) {
+    if (expect_fatal) {
+        result(rr.status == PF_READY_FATAL && rr.fatal.sig && strcmp(rr.fatal.sig->name, expect_fatal) == 0,
+               "start-up failure recognised as %s (check %s): %s", rr.fatal.sig ? rr.fatal.sig->name : "nothing",
+               rr.fatal.sig ? rr.fatal.sig->check_id : "-", rr.message);
+    } else {
+        result(rr.status == PF_READY_OK, "ready: %s", rr.message);
+    }
+    if (rr.status == PF_READY_OK && !expect_fatal) {
         result(rr.t_health_s >= 0 && rr.t_models_s >= 0 && rr.t_warmup_s >= 0 && rr.t_ready_line_s >= 0,
                "readiness signals: health %.2f s, models %.2f s, warm-up %.2f s, ready line %.2f s", rr.t_health_s,
                rr.t_models_s, rr.t_warmup_s, rr.t_ready_line_s);
@@ -319,7 +337,8 @@ int main(int argc, char **argv)
     pf_launch_stop_result sr;
     int stop_rc = pf_launch_stop(l, 10, &sr);
     result(stop_rc == 0 && sr.all_gone, "stop: %s", sr.message);
-    result(sr.graceful, "stop was graceful (SIGINT was enough): stage %s", sr.stage);
+    if (!expect_fatal)
+        result(sr.graceful, "stop was graceful (SIGINT was enough): stage %s", sr.stage);
     result(kill(-pgid, 0) != 0, "no process of group %d remains", pgid);
     json_t *j = pf_launch_to_json(l);
     char *js = json_dumps(j, JSON_INDENT(2));

@@ -54,9 +54,27 @@ if [ -n "$leftover" ]; then
     exit 1
 fi
 
+echo "== part 1b: the real server on a port that is taken"
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$WORK/busy-port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$WORK/busy-port" ] && break; sleep 0.1; done
+busy="$(cat "$WORK/busy-port")"
+"$DRIVER" --log "$WORK/real-server-busy.log" --deadline 60 --port "$busy" --expect-fatal net.address_in_use \
+    -- "${SERVER[@]}" | grep -v '^[ {}]'
+rc1b=${PIPESTATUS[0]}
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+if [ "$rc1b" -ne 0 ]; then
+    echo "part 1b FAILED (exit $rc1b); server log: $WORK/real-server-busy.log"
+    tail -5 "$WORK/real-server-busy.log"
+    exit 1
+fi
+
 echo "== part 2: preflight bench --launch"
 if ! "$PREFLIGHT" bench --help >/dev/null 2>&1; then
-    echo "part 1 passed; part 2 SKIPPED: '$PREFLIGHT bench --help' does not succeed (no bench subcommand in this build)"
+    echo "parts 1 and 1b passed; part 2 SKIPPED: '$PREFLIGHT bench --help' does not succeed (no bench subcommand in this build)"
     exit 0
 fi
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -80,7 +98,7 @@ why = rec.get("incomplete_reason") or ""
 checks = {c.get("id"): c for c in rec.get("checks", [])}
 srv = checks.get("bench.server", {})
 if "launch" in why.lower() and "not available" in why.lower() or "not available in this build" in str(srv.get("summary", "")):
-    print("part 1 passed; part 2 SKIPPED: preflight bench cannot launch yet (%s)" % (why or srv.get("summary")))
+    print("parts 1 and 1b passed; part 2 SKIPPED: preflight bench cannot launch yet (%s)" % (why or srv.get("summary")))
     sys.exit(0)
 if rc != 0:
     print("part 2 FAILED: preflight bench exited %d; checks: %s" % (rc, {k: (c.get("status"), c.get("summary")) for k, c in checks.items()}))

