@@ -119,7 +119,7 @@ def main():
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log("[server] starting %s (pid %d)" % (args.mode, os.getpid()))
+    log("[server] starting %s (pid %d, mark=%s)" % (args.mode, os.getpid(), os.environ.get("PF_TEST_MARK", "")))
 
     if args.mode == "exit":
         log("[server] parsing arguments")

@@ -430,6 +430,49 @@ static void test_ctrl_c_during_stop(void **state)
     pf_launch_sigs_restore(&sigs);
 }
 
+/* tee: what the server writes is also copied to our stderr. */
+static void test_tee(void **state)
+{
+    (void)state;
+    if (!g_python)
+        skip();
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/launch-tee.stderr", PF_BINARY_DIR);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    FILE *cap = fopen(path, "w+");
+    assert_non_null(cap);
+    dup2(fileno(cap), STDERR_FILENO);
+    char *script = pf_path_join(PF_SOURCE_DIR, "tests/fake_server.py");
+    char *argv[] = {g_python, "-u", script, "--port", "1", "--mode", "exit", NULL};
+    pf_launch_opts lo = {.log_path = PF_BINARY_DIR "/tests/launch-tee.log", .tee = true,
+                         .env_set = (const char *const[]){"PF_TEST_MARK=tee", NULL}};
+    pf_err err = {{0}};
+    pf_launch *l = pf_launch_start(argv, &lo, &err);
+    pf_ready_opts o;
+    pf_ready_opts_init(&o);
+    o.base_url = "http://127.0.0.1:1";
+    o.progress = -1;
+    pf_ready_result r;
+    if (l)
+        pf_launch_wait_ready(l, &o, &r, &err);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fclose(cap);
+    free(script);
+    assert_non_null(l);
+    assert_int_equal(r.status, PF_READY_DIED);
+    pf_launch_free(l);
+    size_t len;
+    char *text = pf_read_file(path, 1 << 20, &len, &err);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "ValueError: unknown option --frobnicate"));
+    assert_non_null(strstr(text, "[server] starting exit"));
+    assert_non_null(strstr(text, "mark=tee")); /* env_set reached the server */
+    free(text);
+}
+
 static void test_bad_starts(void **state)
 {
     (void)state;
@@ -470,7 +513,8 @@ int main(void)
         cmocka_unit_test(test_stubborn),        cmocka_unit_test(test_dies_during_load),
         cmocka_unit_test(test_warmup_refused),  cmocka_unit_test(test_hint_is_not_fatal),
         cmocka_unit_test(test_ctrl_c_while_waiting), cmocka_unit_test(test_own_flag),
-        cmocka_unit_test(test_ctrl_c_during_stop), cmocka_unit_test(test_bad_starts),
+        cmocka_unit_test(test_ctrl_c_during_stop), cmocka_unit_test(test_tee),
+        cmocka_unit_test(test_bad_starts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_python);
