@@ -140,6 +140,8 @@ typedef struct pf_ready_result {
     char last_probe[160];        /* "GET /health -> 503", "GET /health -> Connection refused" */
     char model[256];             /* from opts or /v1/models; "" when unknown */
     pf_logwatch_hit fatal;       /* PF_READY_FATAL (also DIED when the log explains it); sig NULL: none */
+    bool exited, signalled;      /* DIED (and FATAL when the process is gone too): how it ended */
+    int exit_code, term_signal;
     char message[1024];          /* human sentence(s) for the console */
 } pf_ready_result;
 
@@ -192,7 +194,8 @@ int pf_launch_pid(const pf_launch *l);        /* also the process group id */
 const char *pf_launch_log_path(const pf_launch *l);
 double pf_launch_elapsed(const pf_launch *l); /* seconds since start */
 const pf_logwatch *pf_launch_log(const pf_launch *l);
-/* The last lines of the server log, oldest first (see pf_logwatch_tail). */
+/* The last lines of the server log, oldest first (see pf_logwatch_tail);
+ * reads what the server wrote since the last call first. */
 size_t pf_launch_tail(pf_launch *l, const char **lines, size_t max);
 
 /* Everything known, for the run record: command, log_path, pid, started_at,

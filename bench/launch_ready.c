@@ -407,6 +407,10 @@ int pf_launch_wait_ready(pf_launch *l, const pf_ready_opts *opts, pf_ready_resul
     curl_easy_cleanup(w.curl);
     out->status = st;
     out->load_time_s = since_start(&w);
+    out->exited = l->exited;
+    out->signalled = l->signalled;
+    out->exit_code = l->exit_code;
+    out->term_signal = l->term_signal;
     verdict_message(&w, st);
     l->ready = *out;
     l->have_ready = true;

@@ -151,6 +151,7 @@ static void test_exits_at_once(void **state)
     assert_int_equal(pf_launch_wait_ready(f.l, &o, &r, &err), 0);
     assert_true(pf_now() - t < 10);
     assert_int_equal(r.status, PF_READY_DIED);
+    assert_true(r.exited && r.exit_code == 2);
     assert_non_null(strstr(r.message, "exited with status 2"));
     assert_non_null(strstr(r.message, "ValueError: unknown option --frobnicate"));
     const char *tail[5];
