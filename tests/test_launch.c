@@ -431,6 +431,43 @@ static void test_ctrl_c_during_stop(void **state)
     pf_launch_sigs_restore(&sigs);
 }
 
+/* A real tool's real fatal line through the launch path: the CUDA
+ * toolkit's ptxas asked for an architecture it does not know (skipped when
+ * there is no ptxas). */
+static void test_real_ptxas_line(void **state)
+{
+    (void)state;
+    char *ptxas = pf_is_file("/usr/local/cuda/bin/ptxas") ? pf_xstrdup("/usr/local/cuda/bin/ptxas") : pf_which("ptxas");
+    if (!ptxas)
+        skip();
+    char ptx[512], cmd[2048];
+    snprintf(ptx, sizeof ptx, "%s/tests/launch-k.ptx", PF_BINARY_DIR);
+    FILE *fp = fopen(ptx, "w");
+    assert_non_null(fp);
+    fputs(".version 8.0\n.target sm_80\n.address_size 64\n.visible .entry k(){ret;}\n", fp);
+    fclose(fp);
+    snprintf(cmd, sizeof cmd, "%s --gpu-name=sm_999 %s -o /dev/null; exec sleep 30", ptxas, ptx);
+    free(ptxas);
+    char *argv[] = {"sh", "-c", cmd, NULL};
+    pf_launch_opts lo = {.log_path = PF_BINARY_DIR "/tests/launch-ptxas.log"};
+    pf_err err = {{0}};
+    pf_launch *l = pf_launch_start(argv, &lo, &err);
+    assert_non_null(l);
+    pf_ready_opts o;
+    pf_ready_opts_init(&o);
+    o.base_url = "http://127.0.0.1:1";
+    o.deadline_s = 20;
+    o.progress = -1;
+    pf_ready_result r;
+    assert_int_equal(pf_launch_wait_ready(l, &o, &r, &err), 0);
+    assert_int_equal(r.status, PF_READY_FATAL);
+    assert_string_equal(r.fatal.sig->check_id, "toolchain.ptxas");
+    assert_non_null(strstr(r.fatal.line, "is not defined for option 'gpu-name'"));
+    pf_launch_stop_result s;
+    assert_int_equal(pf_launch_stop(l, 5, &s), 0);
+    pf_launch_free(l);
+}
+
 /* tee: what the server writes is also copied to our stderr. */
 static void test_tee(void **state)
 {
@@ -515,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_warmup_refused),  cmocka_unit_test(test_hint_is_not_fatal),
         cmocka_unit_test(test_ctrl_c_while_waiting), cmocka_unit_test(test_own_flag),
         cmocka_unit_test(test_ctrl_c_during_stop), cmocka_unit_test(test_tee),
+        cmocka_unit_test(test_real_ptxas_line),
         cmocka_unit_test(test_bad_starts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
