@@ -276,8 +276,8 @@ static void copy_str(char *dst, size_t cap, const char *tab, uint64_t tab_len, u
     pf_str_trim(dst);
 }
 
-/* .note.nv.tkinfo (owner "NVIDIA Corp", type 0x7d0): desc = u32 version 2
- * and five string offsets (object, tool, toolkit, build, options) into the
+/* .note.nv.tkinfo (owner "NVIDIA Corp", type 0x7d0): desc = one u32 and
+ * five string offsets (object, tool, toolkit, build, options) into the
  * string table that follows the six words. */
 static void parse_tkinfo(const uint8_t *p, uint64_t n, pf_elf_cubin *out)
 {
@@ -288,7 +288,9 @@ static void parse_tkinfo(const uint8_t *p, uint64_t n, pf_elf_cubin *out)
         uint64_t desc_off = name_off + (((uint64_t)namesz + 3) & ~3ull);
         if (desc_off > n || descsz > n - desc_off)
             return;
-        if (type == 0x7d0 && descsz >= 24 && rd32(p + desc_off) == 2) {
+        /* The first word is 2 in CUDA 13.0 output and 0x81 in CUDA 12.9's;
+         * the offsets after it have the same layout in both. */
+        if (type == 0x7d0 && descsz >= 24) {
             const uint8_t *d = p + desc_off;
             const char *tab = (const char *)d + 24;
             uint64_t tab_len = descsz - 24;
@@ -324,6 +326,12 @@ int pf_elf_cubin_info(const pf_elf *e, pf_elf_cubin *out, pf_err *err)
      * byte and marks 'a' with EF_CUDA_ACCELERATORS (0x800). */
     if (e->abiversion >= 8) {
         out->sm = (int)((e->flags >> 8) & 0xff);
+        /* Observed, not documented: CUDA 12.9 ABI-8 cubins for sm_100a and
+         * sm_103a (flashinfer-cubin 0.6.13) set 0x08 in the low byte, also
+         * when .nv.compat and tkinfo are silent (nvasm output); CUDA 13.0
+         * never sets it (its 'a' cubins show 0x02 too). */
+        if (e->flags & 0x08)
+            out->variant = 'a';
     } else {
         out->sm = (int)(e->flags & 0xff);
         if (e->flags & 0x800)

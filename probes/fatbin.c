@@ -243,7 +243,7 @@ static void scan_region(pf_fatbin *fb, const uint8_t *d, uint64_t start, uint64_
         }
         uint64_t h = (uint64_t)(hit - d);
         fb->searched += h - pos;
-        if ((h - start) % 8 != 0 || end - h < CONTAINER_HDR) {
+        if (end - h < CONTAINER_HDR) {
             pos = h + 1;
             continue;
         }
