@@ -29,6 +29,7 @@ struct pf_fatbin {
     uint64_t file_size;
     uint64_t searched;
     char toolkit[96];
+    char other[96];
     pf_fatbin_container *cont;
     size_t ncont, cap_cont;
     pf_fatbin_entry *ent;
@@ -319,7 +320,7 @@ static void add_bare_cubin(pf_fatbin *fb, const pf_elf *e)
     c->named = true;
 }
 
-static pf_fatbin *scan_view(pf_elf *e, pf_err *err)
+static pf_fatbin *scan_view(pf_elf *e)
 {
     size_t size = 0;
     const uint8_t *d = pf_elf_bytes(e, &size);
@@ -339,10 +340,9 @@ static pf_fatbin *scan_view(pf_elf *e, pf_err *err)
         fb->kind = PF_FB_FILE_FATBIN;
         scan_region(fb, d, 0, size, section_index(fb, "(fatbin file)"), true);
     } else {
-        pf_err_set(err, "%s is neither an ELF file nor a CUDA fatbin (starts with %02x %02x %02x %02x)",
-                   pf_elf_label(e), d[0], size > 1 ? d[1] : 0, size > 2 ? d[2] : 0, size > 3 ? d[3] : 0);
-        pf_fatbin_free(fb);
-        return NULL;
+        fb->kind = PF_FB_FILE_OTHER;
+        snprintf(fb->other, sizeof fb->other, "neither an ELF file nor a CUDA fatbin (starts with %02x %02x %02x %02x)",
+                 d[0], size > 1 ? d[1] : 0, size > 2 ? d[2] : 0, size > 3 ? d[3] : 0);
     }
     if (fb->limit_hit)
         problem(fb, "stopped after %zu containers / %zu entries (limit)", fb->ncont, fb->nent);
@@ -354,7 +354,7 @@ pf_fatbin *pf_fatbin_scan_file(const char *path, pf_err *err)
     pf_elf *e = pf_elf_open(path, err);
     if (!e)
         return NULL;
-    pf_fatbin *fb = scan_view(e, err);
+    pf_fatbin *fb = scan_view(e);
     pf_elf_close(e);
     return fb;
 }
@@ -364,7 +364,7 @@ pf_fatbin *pf_fatbin_scan_memory(const void *data, size_t size, const char *labe
     pf_elf *e = pf_elf_from_memory(data, size, label, err);
     if (!e)
         return NULL;
-    pf_fatbin *fb = scan_view(e, err);
+    pf_fatbin *fb = scan_view(e);
     pf_elf_close(e);
     return fb;
 }
@@ -386,6 +386,7 @@ pf_fatbin_file_kind pf_fatbin_kind(const pf_fatbin *fb) { return fb->kind; }
 uint64_t pf_fatbin_file_size(const pf_fatbin *fb) { return fb->file_size; }
 uint64_t pf_fatbin_bytes_searched(const pf_fatbin *fb) { return fb->searched; }
 const char *pf_fatbin_cubin_toolkit(const pf_fatbin *fb) { return fb->toolkit; }
+const char *pf_fatbin_describe_other(const pf_fatbin *fb) { return fb->other; }
 size_t pf_fatbin_container_count(const pf_fatbin *fb) { return fb->ncont; }
 const pf_fatbin_container *pf_fatbin_container_at(const pf_fatbin *fb, size_t i)
 {

@@ -81,14 +81,17 @@ typedef enum pf_fatbin_file_kind {
     PF_FB_FILE_ELF = 0,         /* a host ELF: .so, executable, .o */
     PF_FB_FILE_CUBIN,           /* a bare cubin (e_machine 190) */
     PF_FB_FILE_FATBIN,          /* a raw fatbin file (nvcc -fatbin) */
+    PF_FB_FILE_OTHER,           /* neither: no containers; callers decide if that is an error */
 } pf_fatbin_file_kind;
 
 typedef struct pf_fatbin pf_fatbin;
 
 /* Scan one file.  NULL (err names the file and what is wrong) when it cannot
- * be read or is neither ELF64 nor a raw fatbin; a file that is fine but has
- * no device code returns a result with zero containers.  Damaged containers
- * do not fail the scan: they are skipped and listed as problems. */
+ * be read (missing, not a regular file, empty, malformed ELF header or
+ * section table).  A readable file that is neither ELF nor a fatbin comes
+ * back with kind PF_FB_FILE_OTHER and no containers; pf_fatbin_describe_other
+ * says what it starts with.  Damaged containers do not fail the scan: they
+ * are skipped and listed as problems. */
 pf_fatbin *pf_fatbin_scan_file(const char *path, pf_err *err);
 /* The same over bytes in memory (tests, fuzzing). */
 pf_fatbin *pf_fatbin_scan_memory(const void *data, size_t size, const char *label, pf_err *err);
@@ -99,6 +102,8 @@ pf_fatbin_file_kind pf_fatbin_kind(const pf_fatbin *fb);
 uint64_t pf_fatbin_file_size(const pf_fatbin *fb);
 /* Bytes actually searched for the magic (sections minus skipped containers). */
 uint64_t pf_fatbin_bytes_searched(const pf_fatbin *fb);
+/* "neither an ELF file nor a CUDA fatbin (starts with 23 21 2f 62)". */
+const char *pf_fatbin_describe_other(const pf_fatbin *fb);
 /* For a bare cubin: "Cuda compilation tools, release 13.0, V13.0.88" ("" if unknown). */
 const char *pf_fatbin_cubin_toolkit(const pf_fatbin *fb);
 

@@ -1,0 +1,6 @@
+# gpu.kernels / preflight kernels: fatbin scanner, arch rules, verdicts.
+
+# The subcommand as a stand-alone tool (tests and scripts/ use it; the
+# preflight binary gets it through main.c's command table).
+add_executable(pf-kernels kernels_tool.c)
+target_link_libraries(pf-kernels PRIVATE pfcore)
