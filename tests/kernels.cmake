@@ -4,3 +4,5 @@
 # preflight binary gets it through main.c's command table).
 add_executable(pf-kernels kernels_tool.c)
 target_link_libraries(pf-kernels PRIVATE pfcore)
+pf_add_unit(test_arch test_arch.c)
+pf_add_unit(test_fatbin test_fatbin.c)
