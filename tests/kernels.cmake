@@ -7,3 +7,7 @@ target_link_libraries(pf-kernels PRIVATE pfcore)
 pf_add_unit(test_arch test_arch.c)
 pf_add_unit(test_fatbin test_fatbin.c)
 pf_add_unit(test_kernels test_kernels.c)
+# Real nvcc output, built when the test runs; exits 77 (skipped) without
+# a CUDA >= 13 nvcc.
+pf_add_unit(test_fatbin_nvcc test_fatbin_nvcc.c)
+set_tests_properties(test_fatbin_nvcc PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
