@@ -11,3 +11,6 @@ pf_add_unit(test_kernels test_kernels.c)
 # a CUDA >= 13 nvcc.
 pf_add_unit(test_fatbin_nvcc test_fatbin_nvcc.c)
 set_tests_properties(test_fatbin_nvcc PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# The real CUDA 13 libraries of this machine; exits 77 (skipped) without them.
+pf_add_unit(test_fatbin_cudalibs test_fatbin_cudalibs.c)
+set_tests_properties(test_fatbin_cudalibs PROPERTIES SKIP_RETURN_CODE 77)
