@@ -12,7 +12,7 @@
  * `.nv_fatbin`; libcublasLt and cuDNN have hundreds in `.cask_resource`;
  * libcusparse, libcupti and libcheckpoint have some in `.rodata`.  Reading
  * only `.nv_fatbin` would call cuFFT an sm_75-only library.  So every
- * section the loader maps (SHF_ALLOC, not NOBITS) is searched for the
+ * data section the loader maps (SHF_ALLOC, not NOBITS, not code) is searched for the
  * container magic on 8-byte steps from the section start, every candidate
  * is validated strictly (header fields, entry kinds, sizes that must tile
  * the container exactly, sane arch numbers), and a valid container is

@@ -14,3 +14,7 @@ set_tests_properties(test_fatbin_nvcc PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
 # The real CUDA 13 libraries of this machine; exits 77 (skipped) without them.
 pf_add_unit(test_fatbin_cudalibs test_fatbin_cudalibs.c)
 set_tests_properties(test_fatbin_cudalibs PROPERTIES SKIP_RETURN_CODE 77)
+add_test(NAME kernels_cli
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/kernels_cli.sh $<TARGET_FILE:pf-kernels>
+                 "${Python3_EXECUTABLE}" ${CMAKE_SOURCE_DIR})
+set_tests_properties(kernels_cli PROPERTIES TIMEOUT 300)
