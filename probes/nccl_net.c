@@ -27,24 +27,30 @@ long long pf_nccl_param_int(const char *s, long long dflt, bool *ok)
     return v;
 }
 
-size_t pf_nccl_plugin_candidates(const char *net_plugin, char names[][256], size_t max)
+size_t pf_nccl_plugin_requests(const char *net_plugin, pf_nccl_plugin_req *out, size_t max)
 {
     size_t n = 0;
     if (!net_plugin) {
-        snprintf(names[n++], 256, "libnccl-net.so");
-        return n;
+        memset(&out[0], 0, sizeof out[0]);
+        snprintf(out[0].token, sizeof out[0].token, "(default)");
+        snprintf(out[0].names[0], sizeof out[0].names[0], "libnccl-net.so");
+        out[0].nnames = 1;
+        return max ? 1 : 0;
     }
     if (strcasecmp(net_plugin, "none") == 0)
         return 0;
     char *copy = pf_xstrdup(net_plugin);
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save)) {
-        snprintf(names[n++], 256, "%s", tok);
+        pf_nccl_plugin_req *r = &out[n++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->token, sizeof r->token, "%s", tok);
+        snprintf(r->names[r->nnames++], sizeof r->names[0], "%s", tok);
         /* openPluginLib also tries libnccl-net-<X>.so unless X is a path or
          * already looks like "lib*.so". */
         size_t len = strlen(tok);
         bool libso = pf_str_startswith(tok, "lib") && len >= 3 && strcmp(tok + len - 3, ".so") == 0;
-        if (!strchr(tok, '/') && !libso && n < max)
-            snprintf(names[n++], 256, "libnccl-net-%s.so", tok);
+        if (!strchr(tok, '/') && !libso)
+            snprintf(r->names[r->nnames++], sizeof r->names[0], "libnccl-net-%s.so", tok);
     }
     free(copy);
     return n;

@@ -71,9 +71,15 @@ typedef struct pf_nccl_net_out {
  * (NCCL then silently reads 0). */
 long long pf_nccl_param_int(const char *s, long long dflt, bool *ok);
 
-/* Plugin names NCCL will try for NCCL_NET_PLUGIN (NULL = unset): fills up to
- * max names (each a dlopen argument) and returns the count; 0 for "none". */
-size_t pf_nccl_plugin_candidates(const char *net_plugin, char names[][256], size_t max);
+/* What NCCL dlopen()s for NCCL_NET_PLUGIN (NULL = unset): one request per
+ * list entry, each with the one or two names tried in order.  Returns the
+ * count; 0 for "none". */
+typedef struct pf_nccl_plugin_req {
+    char token[256];
+    char names[2][256];
+    int nnames;
+} pf_nccl_plugin_req;
+size_t pf_nccl_plugin_requests(const char *net_plugin, pf_nccl_plugin_req *out, size_t max);
 
 /* Findings (codes): net_invalid, no_socket_interface, ib_selected,
  * external_plugin, ib_disable_ignored_by_plugin, ib_disable_value,
