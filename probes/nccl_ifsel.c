@@ -383,27 +383,49 @@ static void judge_list_syntax(const pf_nccl_ifsel_in *in, const pf_nccl_ifsel_ou
     if (l->entry_too_long)
         pf_net_verdict_add(vd, PF_WARN, "long_entry",
                            "an entry of NCCL_SOCKET_IFNAME is 64 bytes or longer: NCCL overruns its buffer");
+    char unmatched[512] = "";
+    size_t nun = 0;
     for (size_t i = 0; i < l->n; i++) {
-        size_t hits = 0;
-        const char *ci_hit = NULL;
+        size_t hits = 0, used = 0;
+        const char *ci_hit = NULL, *hit = NULL;
         for (size_t k = 0; k < ifs->n; k++) {
             const char *nm = ifs->ifs[k].name;
-            if (match_one(nm, l->prefix[i], l->search_exact))
+            if (match_one(nm, l->prefix[i], l->search_exact)) {
                 hits++;
-            else if (l->search_exact ? strcasecmp(nm, l->prefix[i]) == 0
-                                     : strncasecmp(nm, l->prefix[i], strlen(l->prefix[i])) == 0)
+                hit = nm;
+                for (size_t j = 0; j < out->nsocket; j++)
+                    used += strcmp(out->socket[j].name, nm) == 0;
+            } else if (l->search_exact ? strcasecmp(nm, l->prefix[i]) == 0
+                                       : strncasecmp(nm, l->prefix[i], strlen(l->prefix[i])) == 0) {
                 ci_hit = nm;
+            }
+        }
+        if (hits && !used && !l->search_not) {
+            /* It names an interface, but NCCL passes over it: say why. */
+            const pf_netif *nif = pf_netif_find(ifs, hit);
+            const char *why = !nif || nif->naddrs == 0 ? "has no IPv4/IPv6 address"
+                              : !(nif->flags & PF_IFF_RUNNING) ? "is not running (down or no carrier)"
+                              : out->family ? "has no address of the forced NCCL_SOCKET_FAMILY"
+                                            : "is beyond the 16-interface limit";
+            pf_net_verdict_add(vd, PF_WARN, "matched_unusable",
+                               "entry '%s' names %s, which %s, so NCCL does not use it", l->prefix[i], hit, why);
         }
         if (hits)
             continue;
-        if (ci_hit)
+        if (ci_hit) {
             pf_net_verdict_add(vd, PF_WARN, "case_mismatch",
                                "entry '%s' matches no interface: matching is case-sensitive ('%s' exists)",
                                l->prefix[i], ci_hit);
-        else if (!l->search_not)
-            pf_net_verdict_add(vd, PF_WARN, "unmatched_entry",
-                               "entry '%s' matches no interface on this node", l->prefix[i]);
+        } else if (!l->search_not) {
+            size_t len = strlen(unmatched);
+            if (nun < 6)
+                snprintf(unmatched + len, sizeof unmatched - len, "%s'%s'", nun ? ", " : "", l->prefix[i]);
+            nun++;
+        }
     }
+    if (nun)
+        pf_net_verdict_add(vd, PF_WARN, "unmatched_entry", "%s%s match%s no interface on this node", unmatched,
+                           nun > 6 ? " and more" : "", nun == 1 ? "es" : "");
 }
 
 static void judge_pick(const pf_nccl_ifsel_out *out, const pf_nccl_pick *p, const char *role,

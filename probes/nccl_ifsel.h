@@ -110,7 +110,7 @@ void pf_nccl_ifsel(const pf_nccl_ifsel_in *in, pf_nccl_ifsel_out *out);
 
 /* Judge a selection against the interface inventory (kinds, states).  Adds
  * findings (codes: no_interface, comm_id_invalid, short_value, bad_family,
- * whitespace, literal_caret, literal_equals, port_ignored, truncated,
+ * whitespace, literal_caret, literal_equals, port_ignored, truncated, matched_unusable,
  * long_entry, case_mismatch, unmatched_entry, not_running, virtual,
  * wireless, loopback, link_local, ipv6, shared_address, multiple,
  * exclusion_list, automatic, comm_id_bootstrap, bootstrap_not_in_list) and remedies. */
