@@ -135,9 +135,18 @@ void pf_nccl_net_decide(const pf_nccl_net_in *in, pf_nccl_net_out *out, pf_net_v
         }
         const char *name = e->name && *e->name ? e->name : "external plugin";
         if (net && e->name && strcasecmp(net, e->name) != 0) {
-            pf_net_verdict_add(vd, PF_PASS, "plugin_not_named",
-                               "net plugin %s ('%s') loads but NCCL_NET=%s selects another network", e->path, name, net);
-            continue;
+            if (strcasecmp(net, "Socket") == 0 || strcasecmp(net, "IB") == 0) {
+                pf_net_verdict_add(vd, PF_PASS, "plugin_not_named",
+                                   "net plugin %s ('%s') loads but NCCL_NET=%s selects an internal transport",
+                                   e->path, name, net);
+                continue;
+            }
+            /* Plugins may rename themselves in init (the sharp plugin exports
+             * "NCCL RDMA Plugin vN" and becomes "IBext_vN"), so a different
+             * NCCL_NET does not rule this one out. */
+            pf_net_verdict_add(vd, PF_PASS, "plugin_name_differs",
+                               "NCCL_NET=%s differs from the name net plugin %s exports ('%s'); plugins may rename "
+                               "themselves at init, so it may still be the one selected", net, e->path, name);
         }
         bool ok_ext = true;
         if (looks_rdma(e->name) && pf_nccl_param_int(in->ibext_disable, 0, &ok_ext) != 0) {
@@ -196,8 +205,8 @@ void pf_nccl_net_decide(const pf_nccl_net_in *in, pf_nccl_net_out *out, pf_net_v
         pf_net_verdict_add(vd, PF_FAIL, "net_invalid",
                            "NCCL_NET=IB but the IB transport cannot start here (%s): NCCL fails with 'Failed to "
                            "initialize any NET plugin'",
-                           out->ib_disabled ? "NCCL_IB_DISABLE is set" : !in->ibverbs_found ? "no libibverbs"
-                           : out->ib_ports == 0 ? "no usable RDMA port" : "no IP interface");
+                           out->ib_disabled ? "NCCL_IB_DISABLE is set" : out->ib_ports == 0 ? "no usable RDMA port"
+                           : !in->ibverbs_found ? "no libibverbs" : "no IP interface");
         pf_net_verdict_remedy(vd, "unset NCCL_NET, or export NCCL_NET=Socket");
         return;
     }

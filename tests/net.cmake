@@ -4,3 +4,23 @@ target_link_libraries(net_probe_driver PRIVATE pfcore)
 
 pf_add_unit(test_net_ifsel test_net_ifsel.c)
 pf_add_unit(test_net_judge test_net_judge.c)
+pf_add_unit(test_net_conf test_net_conf.c)
+pf_add_unit(test_net_sysfs test_net_sysfs.c)
+
+# Stand-in NCCL net plugins for the loader-search and plugin-name tests.
+set(PF_NETPLUGIN_DIR ${CMAKE_BINARY_DIR}/tests/netplugins)
+foreach(v good crash nosym)
+  add_library(pf_fake_net_${v} SHARED fixtures/fake_net_plugin.c)
+  target_compile_options(pf_fake_net_${v} PRIVATE -Wno-missing-prototypes)
+endforeach()
+target_compile_definitions(pf_fake_net_good PRIVATE PLUGIN_NAME="FakeIB_v8")
+target_compile_definitions(pf_fake_net_crash PRIVATE PLUGIN_NAME="Crash" PLUGIN_CRASH)
+target_compile_definitions(pf_fake_net_nosym PRIVATE PLUGIN_NOSYM)
+set_target_properties(pf_fake_net_good PROPERTIES OUTPUT_NAME nccl-net
+                      LIBRARY_OUTPUT_DIRECTORY ${PF_NETPLUGIN_DIR}/ldpath)
+set_target_properties(pf_fake_net_crash PROPERTIES OUTPUT_NAME nccl-net-crash
+                      LIBRARY_OUTPUT_DIRECTORY ${PF_NETPLUGIN_DIR}/hpcx)
+set_target_properties(pf_fake_net_nosym PROPERTIES OUTPUT_NAME nccl-net-nosym
+                      LIBRARY_OUTPUT_DIRECTORY ${PF_NETPLUGIN_DIR}/hpcx)
+pf_add_unit(test_net_transport test_net_transport.c)
+add_dependencies(test_net_transport pf_fake_net_good pf_fake_net_crash pf_fake_net_nosym)
