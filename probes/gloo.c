@@ -156,10 +156,13 @@ static void judge_address(const char *who, const pf_netif *nif, const pf_netif_a
     else if (a->family == 6)
         pf_net_verdict_add(vd, PF_WARN, "ipv6",
                            "%s uses the IPv6 address %s (no IPv4 address): every peer must route IPv6", who, a->ip);
+    /* Gloo only needs an address peers can reach; a veth is normal inside
+     * a Kubernetes pod, so the kind alone is a note.  Host-local bridges
+     * with addresses every host carries are flagged below. */
     if (nif && nif->is_virtual)
-        pf_net_verdict_add(vd, PF_WARN, "virtual",
-                           "%s is on %s, a virtual interface (%s): usually not reachable from other hosts",
-                           who, nif->name, nif->kind);
+        pf_net_verdict_add(vd, PF_PASS, "virtual",
+                           "%s is on %s, a virtual interface (%s): fine if peers can route to it", who, nif->name,
+                           nif->kind);
     if (nif && (strcmp(nif->kind, "docker") == 0 || strcmp(a->ip, "172.17.0.1") == 0 ||
                 strcmp(a->ip, "192.168.55.1") == 0 || strcmp(nif->kind, "l4tbr") == 0))
         pf_net_verdict_add(vd, PF_WARN, "shared_address",
@@ -292,7 +295,9 @@ void pf_gloo_decide(const pf_gloo_in *in, pf_gloo_out *out, pf_net_verdict *vd)
                               "per node before `ray start`)", sug->name);
     else
         pf_net_verdict_remedy(vd, "export GLOO_SOCKET_IFNAME=<iface> naming this node's cluster-network interface");
-    if (!out->by_ifname && in->host && in->host->hostname[0]) {
+    bool host_problem = pf_net_verdict_has(vd, "hostname_loopback") || pf_net_verdict_has(vd, "unresolvable") ||
+                        pf_net_verdict_has(vd, "unbindable");
+    if (!out->by_ifname && host_problem && in->host && in->host->hostname[0]) {
         const pf_netif_addr *a = sug ? pf_netif_ipv4(sug) : NULL;
         pf_net_verdict_remedy(vd, "or fix /etc/hosts so that '%s' maps to %s instead of a 127.x address",
                               in->host->hostname, a ? a->ip : "this node's cluster-network IPv4 address");

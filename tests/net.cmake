@@ -24,3 +24,12 @@ set_target_properties(pf_fake_net_nosym PROPERTIES OUTPUT_NAME nccl-net-nosym
                       LIBRARY_OUTPUT_DIRECTORY ${PF_NETPLUGIN_DIR}/hpcx)
 pf_add_unit(test_net_transport test_net_transport.c)
 add_dependencies(test_net_transport pf_fake_net_good pf_fake_net_crash pf_fake_net_nosym)
+
+# End to end in a network namespace (root, iproute2, util-linux; else skipped).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME net_netns COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/net_netns.py
+                                  $<TARGET_FILE:net_probe_driver>)
+else()
+  add_test(NAME net_netns COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
+endif()
+set_tests_properties(net_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
