@@ -1,5 +1,6 @@
 /* ncclconf.c -- see ncclconf.h. */
 #include "probes/ncclconf.h"
+#include "probes/net_verdict.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -341,21 +342,21 @@ json_t *pf_nccl_env_to_json(const pf_nccl_env *e)
     for (size_t f = 0; f < e->nfiles; f++) {
         const pf_nccl_conf_file *cf = &e->files[f];
         json_t *fo = json_object();
-        json_object_set_new(fo, "path", json_string(cf->path));
+        json_object_set_new(fo, "path", pf_net_jstr(cf->path));
         json_object_set_new(fo, "present", json_boolean(cf->present));
         if (cf->error)
-            json_object_set_new(fo, "error", json_string(cf->error));
+            json_object_set_new(fo, "error", pf_net_jstr(cf->error));
         json_t *as = json_object();
         for (size_t i = 0; i < cf->names.n; i++)
             if (!json_object_get(as, cf->names.v[i]))
-                json_object_set_new(as, cf->names.v[i], json_string(cf->values.v[i]));
+                json_object_set_new(as, cf->names.v[i], pf_net_jstr(cf->values.v[i]));
         json_object_set_new(fo, "assignments", as);
         json_t *is = json_array();
         for (size_t i = 0; i < cf->nissues; i++) {
             json_t *io = json_object();
             json_object_set_new(io, "line", json_integer(cf->issues[i].line));
-            json_object_set_new(io, "text", json_string(cf->issues[i].text));
-            json_object_set_new(io, "problem", json_string(cf->issues[i].problem));
+            json_object_set_new(io, "text", pf_net_jstr(cf->issues[i].text));
+            json_object_set_new(io, "problem", pf_net_jstr(cf->issues[i].problem));
             json_array_append_new(is, io);
         }
         json_object_set_new(fo, "issues", is);
@@ -367,8 +368,8 @@ json_t *pf_nccl_env_to_json(const pf_nccl_env *e)
         if (!pf_str_startswith(e->names.v[i], "NCCL_"))
             continue;
         json_t *v = json_object();
-        json_object_set_new(v, "value", json_string(e->values.v[i]));
-        json_object_set_new(v, "source", json_string(e->sources.v[i]));
+        json_object_set_new(v, "value", pf_net_jstr(e->values.v[i]));
+        json_object_set_new(v, "source", pf_net_jstr(e->sources.v[i]));
         json_object_set_new(eff, e->names.v[i], v);
     }
     json_object_set_new(o, "effective", eff);

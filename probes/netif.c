@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "probes/net_verdict.h"
 #include "probes/rdma.h"
 
 /* ---- set management ---------------------------------------------------- */
@@ -452,22 +453,22 @@ json_t *pf_netif_addr_to_json(const pf_netif_addr *a)
 json_t *pf_netif_to_json(const pf_netif *nif)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "name", json_string(nif->name));
+    json_object_set_new(o, "name", pf_net_jstr(nif->name));
     json_object_set_new(o, "ifindex", json_integer(nif->ifindex));
     json_object_set_new(o, "kind", json_string(nif->kind));
     json_object_set_new(o, "virtual", json_boolean(nif->is_virtual));
     json_object_set_new(o, "up", json_boolean(nif->flags & PF_IFF_UP));
     json_object_set_new(o, "running", json_boolean(nif->flags & PF_IFF_RUNNING));
-    json_object_set_new(o, "operstate", nif->operstate[0] ? json_string(nif->operstate) : json_null());
+    json_object_set_new(o, "operstate", nif->operstate[0] ? pf_net_jstr(nif->operstate) : json_null());
     json_object_set_new(o, "carrier", nif->carrier < 0 ? json_null() : json_boolean(nif->carrier));
     json_object_set_new(o, "speed_mbps", nif->speed_mbps < 0 ? json_null() : json_integer(nif->speed_mbps));
     json_object_set_new(o, "mtu", nif->mtu < 0 ? json_null() : json_integer(nif->mtu));
     json_object_set_new(o, "arphrd_type", nif->arphrd < 0 ? json_null() : json_integer(nif->arphrd));
-    json_object_set_new(o, "driver", nif->driver[0] ? json_string(nif->driver) : json_null());
-    json_object_set_new(o, "devtype", nif->devtype[0] ? json_string(nif->devtype) : json_null());
-    json_object_set_new(o, "mac", nif->mac[0] ? json_string(nif->mac) : json_null());
+    json_object_set_new(o, "driver", nif->driver[0] ? pf_net_jstr(nif->driver) : json_null());
+    json_object_set_new(o, "devtype", nif->devtype[0] ? pf_net_jstr(nif->devtype) : json_null());
+    json_object_set_new(o, "mac", nif->mac[0] ? pf_net_jstr(nif->mac) : json_null());
     json_object_set_new(o, "hardware", json_boolean(nif->has_device));
-    json_object_set_new(o, "rdma_device", nif->rdma_dev[0] ? json_string(nif->rdma_dev) : json_null());
+    json_object_set_new(o, "rdma_device", nif->rdma_dev[0] ? pf_net_jstr(nif->rdma_dev) : json_null());
     json_object_set_new(o, "link_local_only", json_boolean(pf_netif_link_local_only(nif)));
     json_t *arr = json_array();
     for (size_t i = 0; i < nif->naddrs; i++)

@@ -1,5 +1,6 @@
 /* rdma.c -- see rdma.h. */
 #include "probes/rdma.h"
+#include "probes/net_verdict.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -210,22 +211,22 @@ json_t *pf_rdma_to_json(const pf_rdma_set *s)
     for (size_t i = 0; i < s->n; i++) {
         const pf_rdma_dev *d = &s->v[i];
         json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(d->name));
-        json_object_set_new(o, "node_type", json_string(d->node_type));
-        json_object_set_new(o, "driver", json_string(d->driver));
+        json_object_set_new(o, "name", pf_net_jstr(d->name));
+        json_object_set_new(o, "node_type", pf_net_jstr(d->node_type));
+        json_object_set_new(o, "driver", pf_net_jstr(d->driver));
         json_t *nets = json_array();
         for (size_t k = 0; k < d->netdevs.n; k++)
-            json_array_append_new(nets, json_string(d->netdevs.v[k]));
+            json_array_append_new(nets, pf_net_jstr(d->netdevs.v[k]));
         json_object_set_new(o, "netdevs", nets);
         json_t *ports = json_array();
         for (size_t j = 0; j < d->nports; j++) {
             const pf_rdma_port *p = &d->ports[j];
             json_t *po = json_object();
             json_object_set_new(po, "port", json_integer(p->num));
-            json_object_set_new(po, "state", json_string(p->state));
-            json_object_set_new(po, "phys_state", json_string(p->phys_state));
-            json_object_set_new(po, "link_layer", json_string(p->link_layer));
-            json_object_set_new(po, "rate", json_string(p->rate));
+            json_object_set_new(po, "state", pf_net_jstr(p->state));
+            json_object_set_new(po, "phys_state", pf_net_jstr(p->phys_state));
+            json_object_set_new(po, "link_layer", pf_net_jstr(p->link_layer));
+            json_object_set_new(po, "rate", pf_net_jstr(p->rate));
             json_object_set_new(po, "usable_by_nccl_ib", json_boolean(pf_rdma_port_usable(p)));
             json_array_append_new(ports, po);
         }
