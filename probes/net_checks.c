@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "probes/gloo.h"
+#include "probes/libnccl.h"
 #include "probes/nccl_ifsel.h"
 #include "probes/nccl_net.h"
 #include "probes/ncclconf.h"
@@ -61,23 +62,32 @@ int pf_net_nccl_version(pf_probe_ctx *ctx, char *text, size_t textlen, char *sou
 {
     text[0] = '\0';
     pf_strlcpy(source, "unknown", srclen);
-    json_t *facts = pf_node_facts(ctx->node);
-    const char *fv = json_string_value(json_object_get(json_object_get(facts, "nccl"), "version"));
-    if (!fv)
-        fv = json_string_value(json_object_get(json_object_get(facts, "fingerprint"), "nccl_version"));
-    if (fv && pf_nccl_version_parse(fv)) {
-        pf_strlcpy(text, fv, textlen);
-        pf_strlcpy(source, "node facts (libnccl)", srclen);
-        return pf_nccl_version_parse(fv);
+    /* env.fingerprint may have located libnccl already. */
+    json_t *lib = json_object_get(json_object_get(pf_node_facts(ctx->node), "fingerprint"), "libnccl");
+    int code = (int)json_integer_value(json_object_get(lib, "version_code"));
+    if (code > 0) {
+        pf_libnccl_code_str(code, text, textlen);
+        snprintf(source, srclen, "%s (%s; env.fingerprint)", json_string_value(json_object_get(lib, "path")),
+                 json_string_value(json_object_get(lib, "origin")));
+        return code;
     }
+    pf_libnccl_info info;
+    pf_err err;
+    if (pf_libnccl_locate(ctx, &info, &err) == 0 && info.version_code > 0) {
+        pf_strlcpy(text, info.version, textlen);
+        snprintf(source, srclen, "%s (%s)", info.path, info.origin);
+        return info.version_code;
+    }
+    /* The library is unreadable or absent: the wheel's metadata still says
+     * which NCCL torch was built to load. */
     pf_pyenv *py = pf_ctx_pyenv(ctx, NULL);
     static const char *const wheels[] = {"nvidia-nccl-cu13", "nvidia-nccl-cu12", "nvidia-nccl-cu11"};
     for (size_t i = 0; py && i < sizeof wheels / sizeof wheels[0]; i++) {
         char *v = pf_pyenv_dist_version(py, wheels[i]);
-        int code = pf_nccl_version_parse(v);
+        code = pf_nccl_version_parse(v);
         if (code) {
             pf_strlcpy(text, v, textlen);
-            snprintf(source, srclen, "%s wheel in %s", wheels[i], pf_pyenv_prefix(py));
+            snprintf(source, srclen, "%s wheel metadata in %s", wheels[i], pf_pyenv_prefix(py));
             free(v);
             return code;
         }

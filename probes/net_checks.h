@@ -26,10 +26,10 @@ void pf_probe_net_transport(pf_probe_ctx *ctx);
  * same_subnet, collection_note. */
 void pf_net_interfaces_judge(const pf_netif_set *s, const pf_rdma_set *r, pf_net_verdict *vd);
 
-/* The NCCL version whose rules apply here, and where it came from: the node
- * fact an earlier probe recorded ("nccl" -> "version", or "fingerprint" ->
- * "nccl_version"), else the nvidia-nccl-cu* wheel in the Python environment.
- * 0 and source "unknown" when neither says. */
+/* The NCCL version whose rules apply here, and where it came from: the
+ * libnccl env.fingerprint recorded (facts.fingerprint.libnccl), else the
+ * libnccl.so.2 the server would load (pf_libnccl_locate), else the
+ * nvidia-nccl-cu* wheel's metadata.  0 and source "unknown" when none says. */
 int pf_net_nccl_version(pf_probe_ctx *ctx, char *text, size_t textlen, char *source, size_t srclen);
 
 #endif

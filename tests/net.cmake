@@ -25,10 +25,24 @@ set_target_properties(pf_fake_net_nosym PROPERTIES OUTPUT_NAME nccl-net-nosym
 pf_add_unit(test_net_transport test_net_transport.c)
 add_dependencies(test_net_transport pf_fake_net_good pf_fake_net_crash pf_fake_net_nosym)
 
+# Stand-in libnccl.so.2 builds, so the end-to-end test controls which NCCL
+# rules apply (2.27 keeps interfaces that are not running, 2.28 skips them).
+foreach(v 22707 22809)
+  add_library(pf_fake_libnccl_${v} SHARED fixtures/fake_libnccl.c)
+  math(EXPR _maj "${v} / 10000")
+  math(EXPR _min "(${v} / 100) % 100")
+  math(EXPR _pat "${v} % 100")
+  target_compile_definitions(pf_fake_libnccl_${v} PRIVATE FAKE_NCCL_CODE=${v}
+                             FAKE_NCCL_VERSION="${_maj}.${_min}.${_pat}")
+  set_target_properties(pf_fake_libnccl_${v} PROPERTIES OUTPUT_NAME nccl SUFFIX ".so.2"
+                        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fakenccl/${v})
+  add_dependencies(net_probe_driver pf_fake_libnccl_${v})
+endforeach()
+
 # End to end in a network namespace (root, iproute2, util-linux; else skipped).
 if(Python3_Interpreter_FOUND)
   add_test(NAME net_netns COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/net_netns.py
-                                  $<TARGET_FILE:net_probe_driver>)
+                                  $<TARGET_FILE:net_probe_driver> ${CMAKE_BINARY_DIR}/tests/fakenccl)
 else()
   add_test(NAME net_netns COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
 endif()

@@ -18,7 +18,8 @@ private mount namespace hiding /etc/nccl.conf, an own hostname and
 iproute2 and util-linux (unshare); exits 77 (skip) without them.  The
 namespace and helper processes are removed even when a check fails.
 
-usage: net_netns.py PATH/TO/net_probe_driver
+usage: net_netns.py PATH/TO/net_probe_driver FAKE_NCCL_DIR
+(FAKE_NCCL_DIR/22707 and /22809 hold stand-in libnccl.so.2 builds.)
 """
 import json
 import os
@@ -30,6 +31,7 @@ import time
 
 SKIP = 77
 DRIVER = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+FAKE_NCCL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 NS = "pfnet%d" % os.getpid()
 failures = []
 
@@ -48,8 +50,8 @@ def skip(msg):
 
 
 def preconditions():
-    if not DRIVER or not os.access(DRIVER, os.X_OK):
-        print("usage: net_netns.py PATH/TO/net_probe_driver")
+    if not DRIVER or not os.access(DRIVER, os.X_OK) or not FAKE_NCCL or not os.path.isdir(FAKE_NCCL):
+        print("usage: net_netns.py PATH/TO/net_probe_driver FAKE_NCCL_DIR")
         sys.exit(2)
     if os.geteuid() != 0:
         skip("needs root for network namespaces")
@@ -110,14 +112,17 @@ def build(helpers):
     return tun_ok
 
 
-def make_venv(root, nccl_version):
+def make_venv(root, code):
+    """A Python environment whose nvidia-nccl wheel holds the stand-in libnccl.so.2 of version code."""
+    version = "%d.%d.%d" % (code // 10000, code // 100 % 100, code % 100)
     site = os.path.join(root, "lib", "python3.11", "site-packages")
-    os.makedirs(site, exist_ok=True)
-    if nccl_version:
-        d = os.path.join(site, "nvidia_nccl_cu12-%s.dist-info" % nccl_version)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "METADATA"), "w") as f:
-            f.write("Metadata-Version: 2.1\nName: nvidia-nccl-cu12\nVersion: %s\n" % nccl_version)
+    libdir = os.path.join(site, "nvidia", "nccl", "lib")
+    os.makedirs(libdir, exist_ok=True)
+    shutil.copy(os.path.join(FAKE_NCCL, str(code), "libnccl.so.2"), libdir)
+    d = os.path.join(site, "nvidia_nccl_cu12-%s.dist-info" % version)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\nName: nvidia-nccl-cu12\nVersion: %s\n" % version)
     return root
 
 
@@ -229,15 +234,16 @@ def test_nccl(tun_ok):
 
     rc, checks, _ = run("net.nccl_ifname", {"NCCL_SOCKET_IFNAME": "=enp1s0f1np1"})
     c = checks["net.nccl_ifname"]
+    expect(c["evidence"]["nccl_version"]["value"] == "2.28.9", "NCCL 2.28.9 from the venv's libnccl.so.2", c)
     expect(c["status"] == "fail" and "matched_unusable" in codes(c), "down NIC: fails under 2.28 rules", c)
 
     # NCCL 2.27 (from the wheel in the venv) still uses the down NIC.
-    old = make_venv(os.path.join(Env.tmp, "venv227"), "2.27.7")
+    old = make_venv(os.path.join(Env.tmp, "venv227"), 22707)
     rc, checks, _ = run("net.nccl_ifname", {"NCCL_SOCKET_IFNAME": "=enp1s0f1np1"}, venv=old)
     c = checks["net.nccl_ifname"]
     ev = c["evidence"]
-    expect(ev["nccl_version"]["value"] == "2.27.7" and ev["nccl_version"]["rules"] == "before 2.28",
-           "version read from the nvidia-nccl-cu12 wheel", c)
+    expect(ev["nccl_version"]["value"] == "2.27.7" and ev["nccl_version"]["rules"] == "before 2.28"
+           and "venv227" in ev["nccl_version"]["source"], "version read from the libnccl.so.2 in the venv", c)
     expect(socket_names(c) == ["enp1s0f1np1"] and "not_running" in codes(c), "2.27 rules: down NIC used, warned", c)
 
     rc, checks, _ = run("net.nccl_ifname", {"NCCL_SOCKET_IFNAME": "=enp1s0f0np0", "NCCL_SOCKET_FAMILY": "AF_INET6"})
@@ -318,7 +324,7 @@ def main():
     helpers = []
     Env.tmp = tempfile.mkdtemp(prefix="pf_netns_")
     try:
-        Env.venv_new = make_venv(os.path.join(Env.tmp, "venv"), None)
+        Env.venv_new = make_venv(os.path.join(Env.tmp, "venv"), 22809)
         tun_ok = build(helpers)
         if not tun_ok:
             print("note: no tun device here; tailscale0 decoy left out")
