@@ -47,3 +47,18 @@ else()
   add_test(NAME net_netns COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
 endif()
 set_tests_properties(net_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# The same namespace, with a real libnccl.so.2 as the oracle: for each
+# environment the predicted bootstrap interface must equal the one NCCL's own
+# ncclGetUniqueId picks.  Skipped when no libnccl.so.2 is installed
+# (PF_TEST_LIBNCCL=path overrides the search).
+add_executable(nccl_bootstrap_oracle nccl_bootstrap_oracle.c)
+target_link_libraries(nccl_bootstrap_oracle PRIVATE ${CMAKE_DL_LIBS})
+if(Python3_Interpreter_FOUND)
+  add_test(NAME net_nccl_oracle COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/net_netns.py
+                                        $<TARGET_FILE:net_probe_driver> ${CMAKE_BINARY_DIR}/tests/fakenccl
+                                        --oracle $<TARGET_FILE:nccl_bootstrap_oracle>)
+else()
+  add_test(NAME net_nccl_oracle COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
+endif()
+set_tests_properties(net_nccl_oracle PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

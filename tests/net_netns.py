@@ -18,11 +18,18 @@ private mount namespace hiding /etc/nccl.conf, an own hostname and
 iproute2 and util-linux (unshare); exits 77 (skip) without them.  The
 namespace and helper processes are removed even when a check fails.
 
-usage: net_netns.py PATH/TO/net_probe_driver FAKE_NCCL_DIR
+With --oracle, the same namespace serves a differential test instead: for
+each environment the bootstrap interface the probe predicts must be the one
+a real libnccl.so.2 picks (ncclGetUniqueId, no GPU needed); exits 77 when no
+libnccl.so.2 is installed (PF_TEST_LIBNCCL=path overrides the search).
+
+usage: net_netns.py PATH/TO/net_probe_driver FAKE_NCCL_DIR [--oracle PATH/TO/nccl_bootstrap_oracle]
 (FAKE_NCCL_DIR/22707 and /22809 hold stand-in libnccl.so.2 builds.)
 """
+import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +39,7 @@ import time
 SKIP = 77
 DRIVER = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 FAKE_NCCL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
+ORACLE = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--oracle" else None
 NS = "pfnet%d" % os.getpid()
 failures = []
 
@@ -127,15 +135,14 @@ def make_venv(root, code):
 
 
 class Env:
+    lib = None
     tmp = None
     venv_new = None
 
 
-def run(only, env=None, hosts=None, hostname=None, venv=None, conf=None):
-    """Run the driver in the namespace; return (exit code, {id: check}, record)."""
-    out = os.path.join(Env.tmp, "record.json")
-    if os.path.exists(out):
-        os.unlink(out)
+def ns_exec(argv, env=None, hosts=None, hostname=None, conf=None):
+    """Run argv in the namespace under env -i, a private mount namespace with
+    an empty /etc/nccl.conf, and optionally an own /etc/hosts and hostname."""
     empty = os.path.join(Env.tmp, "empty.conf")
     open(empty, "w").close()
     e = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": Env.tmp, "NCCL_CONF_FILE": conf or empty}
@@ -148,10 +155,19 @@ def run(only, env=None, hosts=None, hostname=None, venv=None, conf=None):
         script.append("mount --bind %s /etc/hosts" % hp)
     if hostname:
         script.append("hostname %s" % hostname)
-    args = " ".join("'%s=%s'" % (k, v.replace("'", "'\\''")) for k, v in e.items())
-    script.append("exec env -i %s %s --only %s --venv %s --json %s" % (args, DRIVER, only, venv or Env.venv_new, out))
-    r = subprocess.run(["ip", "netns", "exec", NS, "unshare", "--mount", "--uts", "sh", "-c", "; ".join(script)],
-                       capture_output=True, text=True, timeout=60)
+    quote = lambda v: "'" + v.replace("'", "'\\''") + "'"
+    script.append("exec env -i %s %s" % (" ".join(quote("%s=%s" % kv) for kv in e.items()),
+                                         " ".join(quote(a) for a in argv)))
+    return subprocess.run(["ip", "netns", "exec", NS, "unshare", "--mount", "--uts", "sh", "-c", "; ".join(script)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def run(only, env=None, hosts=None, hostname=None, venv=None, conf=None):
+    """Run the driver in the namespace; return (exit code, {id: check}, record)."""
+    out = os.path.join(Env.tmp, "record.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = ns_exec([DRIVER, "--only", only, "--venv", venv or Env.venv_new, "--json", out], env, hosts, hostname, conf)
     if not os.path.exists(out):
         raise RuntimeError("driver wrote no record (rc %d): %s" % (r.returncode, r.stderr))
     with open(out) as f:
@@ -319,7 +335,89 @@ def test_gloo():
     expect(c["status"] == "fail" and "tp_missing" in codes(c), "TP_SOCKET_IFNAME naming a missing NIC", c)
 
 
+
+# ---- differential test against a real libnccl.so.2 ----------------------
+
+def find_libnccl():
+    if os.environ.get("PF_TEST_LIBNCCL"):
+        return os.environ["PF_TEST_LIBNCCL"]
+    r = subprocess.run(["sh", "-c", "ldconfig -p 2>/dev/null || /sbin/ldconfig -p"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*libnccl\.so\.2 \(([^)]*)\) => (\S+)", line)
+        if m and ("x86-64" in m.group(1)) == (os.uname().machine == "x86_64"):
+            return m.group(2)
+    for pattern in ("/usr/local/cuda*/lib*/libnccl.so.2", "/usr/lib/*/libnccl.so.2",
+                    "/opt/*/.venv/lib/python3*/site-packages/nvidia/nccl/lib/libnccl.so.2",
+                    "/usr/local/lib/python3*/dist-packages/nvidia/nccl/lib/libnccl.so.2"):
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return hits[0]
+    return None
+
+
+ORACLE_CASES = [
+    {},
+    {"NCCL_SOCKET_IFNAME": "=enp1s0f0np0"},
+    {"NCCL_SOCKET_IFNAME": "enp1s0f0np0:5555"},
+    {"NCCL_SOCKET_IFNAME": "^lo,docker"},
+    {"NCCL_SOCKET_IFNAME": "^lo, docker"},
+    {"NCCL_SOCKET_IFNAME": "^=enp1s0f0np0"},
+    {"NCCL_SOCKET_IFNAME": "=^enp1s0f0np0"},
+    {"NCCL_SOCKET_IFNAME": "docker"},
+    {"NCCL_SOCKET_IFNAME": "veth"},
+    {"NCCL_SOCKET_IFNAME": "=enp1s0f1np1"},
+    {"NCCL_SOCKET_IFNAME": "e"},
+    {"NCCL_SOCKET_IFNAME": "ENP1S0F0NP0"},
+    {"NCCL_SOCKET_IFNAME": ",,"},
+    {"NCCL_SOCKET_IFNAME": "=" + ",".join("a%d" % i for i in range(1, 17)) + ",enp1s0f0np0"},
+    {"NCCL_SOCKET_IFNAME": "=" + ",".join("a%d" % i for i in range(1, 16)) + ",enp1s0f0np0"},
+    {"NCCL_SOCKET_IFNAME": "=enp1s0f0np0", "NCCL_SOCKET_FAMILY": "AF_INET6"},
+    {"NCCL_SOCKET_FAMILY": "AF_INET6"},
+    {"NCCL_SOCKET_FAMILY": "ipv4"},
+    {"NCCL_SOCKET_IFNAME": "=enP2p1s0f0np0"},
+    {"NCCL_SOCKET_IFNAME": "=lo", "NCCL_SOCKET_FAMILY": "AF_INET6"},
+    {"NCCL_COMM_ID": "10.20.0.9:29500"},
+    {"NCCL_COMM_ID": "10.10.0.77:29500", "NCCL_SOCKET_IFNAME": "=vethdecoy"},
+    {"NCCL_COMM_ID": "10.77.0.1:29500"},
+]
+
+
+def oracle_says(lib, env):
+    r = ns_exec([ORACLE, lib], dict(env, NCCL_DEBUG="INFO", NCCL_DEBUG_SUBSYS="INIT,BOOTSTRAP,NET"))
+    text = r.stdout + r.stderr
+    if r.returncode == 2:
+        raise RuntimeError("oracle could not use %s: %s" % (lib, text.strip()))
+    m = re.search(r"NCCL INFO (Bootstrap ?: ?Using .*)$", text, re.M)
+    return m.group(1).strip() if m else None, text
+
+
+def test_oracle(lib):
+    venv = os.path.join(Env.tmp, "venv_real")
+    libdir = os.path.join(venv, "lib", "python3.11", "site-packages", "nvidia", "nccl", "lib")
+    os.makedirs(libdir, exist_ok=True)
+    os.symlink(os.path.realpath(lib), os.path.join(libdir, "libnccl.so.2"))
+    version = None
+    for env in ORACLE_CASES:
+        rc, checks, _ = run("net.nccl_ifname", env, venv=venv)
+        c = checks["net.nccl_ifname"]
+        version = c["evidence"]["nccl_version"]["value"]
+        log = c["evidence"]["selection"]["expected_log"]
+        predicted = log[0] if log and log[0].startswith("Bootstrap") else None
+        real, text = oracle_says(lib, env)
+        expect(predicted == real, "%s: predicted %r, NCCL %s says %r" % (env or "(unset)", predicted, version, real),
+               c if predicted != real else None)
+        if predicted != real:
+            print(text[-1500:])
+        if real is None:
+            expect(c["status"] == "fail", "  NCCL found no interface and the check fails", c)
+    print("oracle: %s (NCCL %s)" % (lib, version))
+
+
 def main():
+    if ORACLE:
+        Env.lib = find_libnccl()
+        if not Env.lib:
+            skip("no libnccl.so.2 installed (set PF_TEST_LIBNCCL=path to use one)")
     preconditions()
     helpers = []
     Env.tmp = tempfile.mkdtemp(prefix="pf_netns_")
@@ -328,11 +426,14 @@ def main():
         tun_ok = build(helpers)
         if not tun_ok:
             print("note: no tun device here; tailscale0 decoy left out")
-        test_interfaces()
-        test_nccl(tun_ok)
-        test_conf()
-        test_transport()
-        test_gloo()
+        if ORACLE:
+            test_oracle(Env.lib)
+        else:
+            test_interfaces()
+            test_nccl(tun_ok)
+            test_conf()
+            test_transport()
+            test_gloo()
     except Exception as e:  # a broken set-up is a failure, not a skip
         failures.append("exception: %r" % e)
         print("FAIL exception: %r" % e)
