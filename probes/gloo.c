@@ -49,7 +49,7 @@ static void hosts_evidence(const char *path, pf_gloo_facts *f)
     free(text);
 }
 
-void pf_gloo_collect(const char *hosts_path, pf_gloo_facts *f)
+void pf_gloo_collect(const char *hosts_path, double timeout_s, pf_gloo_facts *f)
 {
     memset(f, 0, sizeof *f);
     if (gethostname(f->hostname, sizeof f->hostname - 1) != 0) {
@@ -57,12 +57,11 @@ void pf_gloo_collect(const char *hosts_path, pf_gloo_facts *f)
         f->hostname[0] = '\0';
         return;
     }
-    struct addrinfo hints, *result = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    f->gai_rc = getaddrinfo(f->hostname, NULL, &hints, &result);
-    if (f->gai_rc != 0) {
+    struct addrinfo *result = NULL;
+    f->gai_rc = pf_netif_resolve(f->hostname, timeout_s, &result, &f->gai_timed_out);
+    if (f->gai_timed_out) {
+        snprintf(f->gai_error, sizeof f->gai_error, "no answer within %.0f s", timeout_s > 0 ? timeout_s : 10);
+    } else if (f->gai_rc != 0) {
         pf_strlcpy(f->gai_error, f->gai_rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(f->gai_rc),
                    sizeof f->gai_error);
     } else {

@@ -38,6 +38,7 @@ typedef struct pf_gloo_facts {
     char hostname[256];
     int hostname_errno;        /* gethostname failure, 0 ok */
     int gai_rc;                /* getaddrinfo return, 0 ok */
+    bool gai_timed_out;        /* the resolver did not answer within the deadline */
     char gai_error[128];
     pf_gloo_result res[PF_GLOO_MAX_RESULTS];
     size_t nres;
@@ -45,10 +46,10 @@ typedef struct pf_gloo_facts {
     pf_strv hosts_lines;       /* lines of the hosts file naming the hostname */
 } pf_gloo_facts;
 
-/* Resolve this host's name the way Gloo does and try bind() on each result
- * (port 0, closed at once).  hosts_path (NULL: /etc/hosts) is only read for
- * evidence. */
-void pf_gloo_collect(const char *hosts_path, pf_gloo_facts *f);
+/* Resolve this host's name the way Gloo does (within timeout_s) and try
+ * bind() on each result (port 0, closed at once).  hosts_path (NULL:
+ * /etc/hosts) is only read for evidence. */
+void pf_gloo_collect(const char *hosts_path, double timeout_s, pf_gloo_facts *f);
 void pf_gloo_facts_free(pf_gloo_facts *f);
 
 typedef struct pf_gloo_in {

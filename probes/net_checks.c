@@ -22,6 +22,11 @@ extern char **environ;
 
 /* ---- shared helpers ---------------------------------------------------- */
 
+static double tool_timeout(const pf_probe_ctx *ctx)
+{
+    return ctx->opts && ctx->opts->tool_timeout_s > 0 ? ctx->opts->tool_timeout_s : 10;
+}
+
 static void finish_check(pf_check *c, const pf_net_verdict *vd, const char *summary)
 {
     pf_check_set(c, vd->status, "%s", summary);
@@ -220,7 +225,7 @@ void pf_probe_net_interfaces(pf_probe_ctx *ctx)
 /* ---- net.nccl_ifname --------------------------------------------------- */
 
 /* Resolve NCCL_COMM_ID's host like ncclSocketGetAddrFromString. */
-static bool resolve_comm_id(const char *id, pf_netif_addr *out)
+static bool resolve_comm_id(const char *id, double timeout_s, pf_netif_addr *out)
 {
     char host[256], scope[IF_NAMESIZE + 1];
     int port;
@@ -232,11 +237,9 @@ static bool resolve_comm_id(const char *id, pf_netif_addr *out)
         out->scope_id = scope[0] ? if_nametoindex(scope) : 0;
         return true;
     }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+    struct addrinfo *res = NULL;
+    bool timed_out;
+    if (pf_netif_resolve(host, timeout_s, &res, &timed_out) != 0 || !res)
         return false;
     char ip[INET6_ADDRSTRLEN] = "";
     if (res->ai_family == AF_INET)
@@ -286,7 +289,7 @@ void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
         .nentries = s.nentries,
     };
     pf_netif_addr comm_addr;
-    if (in.comm_id && resolve_comm_id(in.comm_id, &comm_addr))
+    if (in.comm_id && resolve_comm_id(in.comm_id, tool_timeout(ctx), &comm_addr))
         in.comm_id_addr = &comm_addr;
     pf_nccl_ifsel_out out;
     pf_nccl_ifsel(&in, &out);
@@ -379,7 +382,7 @@ void pf_probe_net_gloo(pf_probe_ctx *ctx)
         return;
     }
     pf_gloo_facts host;
-    pf_gloo_collect(NULL, &host);
+    pf_gloo_collect(NULL, tool_timeout(ctx), &host);
     pf_gloo_in in = {
         .gloo_ifname = getenv("GLOO_SOCKET_IFNAME"),
         .tp_ifname = getenv("TP_SOCKET_IFNAME"),
@@ -447,7 +450,7 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
             .nentries = s.nentries,
         };
         pf_netif_addr comm_addr;
-        if (si.comm_id && resolve_comm_id(si.comm_id, &comm_addr))
+        if (si.comm_id && resolve_comm_id(si.comm_id, tool_timeout(ctx), &comm_addr))
             si.comm_id_addr = &comm_addr;
         pf_nccl_ifsel(&si, &sel);
     }
@@ -456,7 +459,7 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
     pf_rdma_scan(NULL, &rdma);
     pf_netplugin_opts po = {
         .ld_library_path = getenv("LD_LIBRARY_PATH"),
-        .timeout_s = ctx->opts && ctx->opts->tool_timeout_s > 0 ? ctx->opts->tool_timeout_s : 5,
+        .timeout_s = tool_timeout(ctx),
         .read_names = true,
     };
     pf_netplugin_facts pl;

@@ -9,6 +9,7 @@
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "probes/net_verdict.h"
@@ -435,6 +437,53 @@ int pf_netif_collect(const char *sysfs_root, pf_netif_set *out, pf_err *err)
     for (size_t i = 0; i < out->n; i++)
         pf_netif_classify(&out->ifs[i]);
     return 0;
+}
+
+/* ---- name resolution with a deadline ------------------------------------ */
+
+int pf_netif_resolve(const char *host, double timeout_s, struct addrinfo **res, bool *timed_out)
+{
+    *res = NULL;
+    *timed_out = false;
+    /* Heap, because on timeout the resolver thread may still use them. */
+    struct addrinfo *hints = pf_xcalloc(1, sizeof *hints);
+    hints->ai_family = AF_UNSPEC;
+    hints->ai_socktype = SOCK_STREAM;
+    struct gaicb *req = pf_xcalloc(1, sizeof *req);
+    req->ar_name = pf_xstrdup(host);
+    req->ar_request = hints;
+    struct gaicb *list[1] = {req};
+    int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    if (rc != 0) {
+        free((char *)req->ar_name);
+        free(req);
+        free(hints);
+        return rc;
+    }
+    double deadline = pf_now() + (timeout_s > 0 ? timeout_s : 10);
+    for (;;) {
+        rc = gai_error(req);
+        if (rc != EAI_INPROGRESS)
+            break;
+        double left = deadline - pf_now();
+        if (left <= 0) {
+            if (gai_cancel(req) == EAI_CANCELED) {
+                free((char *)req->ar_name);
+                free(req);
+                free(hints);
+            } /* else still running: leave it to the resolver thread (a bounded, rare leak) */
+            *timed_out = true;
+            return EAI_AGAIN;
+        }
+        struct timespec ts = {.tv_sec = (time_t)left, .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+        gai_suspend((const struct gaicb *const *)list, 1, &ts);
+    }
+    if (rc == 0)
+        *res = req->ar_result;
+    free((char *)req->ar_name);
+    free(req);
+    free(hints);
+    return rc;
 }
 
 /* ---- JSON -------------------------------------------------------------- */

@@ -113,6 +113,13 @@ const pf_netif_addr *pf_netif_ipv4(const pf_netif *nif);
 bool pf_netif_has_routable(const pf_netif *nif);   /* any non-link-local, non-loopback address */
 bool pf_netif_link_local_only(const pf_netif *nif); /* has addresses, all link-local */
 
+/* getaddrinfo(host, NULL, AF_UNSPEC, SOCK_STREAM) with a deadline
+ * (getaddrinfo_a): a resolver that hangs costs at most timeout_s.  Returns
+ * the getaddrinfo code (0 ok) and fills *res; on timeout returns EAI_AGAIN
+ * with *timed_out set (the request is abandoned, not waited for). */
+struct addrinfo;
+int pf_netif_resolve(const char *host, double timeout_s, struct addrinfo **res, bool *timed_out);
+
 json_t *pf_netif_addr_to_json(const pf_netif_addr *a);
 json_t *pf_netif_to_json(const pf_netif *nif);
 json_t *pf_netif_set_to_json(const pf_netif_set *s); /* array of interfaces */

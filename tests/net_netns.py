@@ -140,7 +140,7 @@ class Env:
     venv_new = None
 
 
-def ns_exec(argv, env=None, hosts=None, hostname=None, conf=None):
+def ns_exec(argv, env=None, hosts=None, hostname=None, conf=None, resolv=None):
     """Run argv in the namespace under env -i, a private mount namespace with
     an empty /etc/nccl.conf, and optionally an own /etc/hosts and hostname."""
     empty = os.path.join(Env.tmp, "empty.conf")
@@ -153,6 +153,12 @@ def ns_exec(argv, env=None, hosts=None, hostname=None, conf=None):
         with open(hp, "w") as f:
             f.write(hosts)
         script.append("mount --bind %s /etc/hosts" % hp)
+    if resolv is not None:
+        for name, text in (("resolv.conf", resolv), ("nsswitch.conf", "hosts: files dns\n")):
+            path = os.path.join(Env.tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            script.append("mount --bind %s /etc/%s" % (path, name))
     if hostname:
         script.append("hostname %s" % hostname)
     quote = lambda v: "'" + v.replace("'", "'\\''") + "'"
@@ -162,12 +168,13 @@ def ns_exec(argv, env=None, hosts=None, hostname=None, conf=None):
                           capture_output=True, text=True, timeout=60)
 
 
-def run(only, env=None, hosts=None, hostname=None, venv=None, conf=None):
+def run(only, env=None, hosts=None, hostname=None, venv=None, conf=None, resolv=None, timeout="10"):
     """Run the driver in the namespace; return (exit code, {id: check}, record)."""
     out = os.path.join(Env.tmp, "record.json")
     if os.path.exists(out):
         os.unlink(out)
-    r = ns_exec([DRIVER, "--only", only, "--venv", venv or Env.venv_new, "--json", out], env, hosts, hostname, conf)
+    r = ns_exec([DRIVER, "--only", only, "--venv", venv or Env.venv_new, "--timeout", timeout, "--json", out],
+                env, hosts, hostname, conf, resolv)
     if not os.path.exists(out):
         raise RuntimeError("driver wrote no record (rc %d): %s" % (r.returncode, r.stderr))
     with open(out) as f:
@@ -328,6 +335,15 @@ def test_gloo():
     rc, checks, _ = run("net.gloo", {"GLOO_SOCKET_IFNAME": "enp1s0f1np1"}, hosts=HOSTS_TRAP, hostname="spark-trap")
     c = checks["net.gloo"]
     expect(c["status"] == "fail" and "not_running" in codes(c), "GLOO_SOCKET_IFNAME on the down NIC fails", c)
+
+    # A resolver that never answers (a nameserver nobody holds) costs the deadline, not the resolver's 30 s.
+    t0 = time.monotonic()
+    rc, checks, _ = run("net.gloo", hosts="127.0.0.1 localhost\n", hostname="spark-dns", timeout="1",
+                        resolv="nameserver 10.10.0.99\noptions timeout:30 attempts:1\n")
+    took = time.monotonic() - t0
+    c = checks["net.gloo"]
+    expect(c["status"] == "fail" and "unresolvable" in codes(c) and "within 1 s" in c["summary"] and took < 8,
+           "a hanging resolver is cut off at the deadline (%.1f s)" % took, c)
 
     rc, checks, _ = run("net.gloo", {"GLOO_SOCKET_IFNAME": "enp1s0f0np0", "TP_SOCKET_IFNAME": "eth7"},
                         hosts=HOSTS_TRAP, hostname="spark-trap")

@@ -2,7 +2,7 @@
  * and writes the run record, so end-to-end tests can run them inside a
  * network namespace without depending on the probe registry.
  *
- *   net_probe_driver [--only net.gloo[,net.x]] [--venv DIR] [--json FILE|-]
+ *   net_probe_driver [--only net.gloo[,net.x]] [--venv DIR] [--timeout S] [--json FILE|-]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +44,10 @@ int main(int argc, char **argv)
             po.venv = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--json") == 0)
             json = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0)
+            po.tool_timeout_s = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--only IDS] [--venv DIR] [--json FILE]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--only IDS] [--venv DIR] [--timeout S] [--json FILE]\n", argv[0]);
             return 2;
         }
     }
