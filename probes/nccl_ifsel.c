@@ -428,6 +428,17 @@ static void judge_list_syntax(const pf_nccl_ifsel_in *in, const pf_nccl_ifsel_ou
                            nun > 6 ? " and more" : "", nun == 1 ? "es" : "");
 }
 
+static const char *virtual_why(const char *kind)
+{
+    if (!strcmp(kind, "docker") || !strcmp(kind, "bridge") || !strcmp(kind, "virbr") || !strcmp(kind, "l4tbr"))
+        return "a host-local bridge; other hosts cannot reach it, or reach their own copy of it";
+    if (!strcmp(kind, "veth"))
+        return "one end of a container link; other hosts reach it only if the container network routes it";
+    if (!strcmp(kind, "tailscale") || !strcmp(kind, "wireguard") || !strcmp(kind, "tun"))
+        return "a VPN/tunnel; only peers on the VPN reach it, and NCCL traffic would crawl through the tunnel";
+    return "a software device, not the cluster network";
+}
+
 static void judge_pick(const pf_nccl_ifsel_out *out, const pf_nccl_pick *p, const char *role,
                        const pf_netif_set *ifs, pf_net_verdict *vd, bool *want_af_inet)
 {
@@ -447,9 +458,8 @@ static void judge_pick(const pf_nccl_ifsel_out *out, const pf_nccl_pick *p, cons
         pf_net_verdict_add(vd, PF_WARN, "wireless",
                            "%s %s is a wireless interface: slow and usually not the cluster network", role, p->name);
     else if (nif && nif->is_virtual)
-        pf_net_verdict_add(vd, PF_WARN, "virtual",
-                           "%s %s is a virtual interface (%s%s%s): traffic to it does not leave this host "
-                           "the way peers expect", role, p->name, kind, nif->driver[0] ? ", driver " : "", nif->driver);
+        pf_net_verdict_add(vd, PF_WARN, "virtual", "%s %s is a virtual interface (%s%s%s): %s", role, p->name, kind,
+                           nif->driver[0] ? ", driver " : "", nif->driver, virtual_why(kind));
     if (p->addr.link_local) {
         if (p->addr.family == 6) {
             pf_net_verdict_add(vd, PF_WARN, "link_local",
