@@ -292,7 +292,8 @@ void pf_kernels_evaluate(const pf_kernels_input *in, pf_check *c)
             judged += !u[i].alternative_unused && u[i].status != PF_SKIP;
         char names[700];
         if (st == PF_SKIP) {
-            snprintf(one, sizeof one, "%s: no CUDA device code found to judge", tg->label);
+            snprintf(one, sizeof one, "%s: no CUDA device code found to judge (looked in torch, vllm, sgl_kernel, "
+                     "flashinfer, nvidia/*, ... and --scan paths; docs/kernels.md)", tg->label);
         } else if (st == PF_FAIL) {
             name_units(u, n, PF_FAIL, names, sizeof names);
             snprintf(one, sizeof one, "%s: %zu of %zu libraries with device code have no usable kernels for %s: %s",

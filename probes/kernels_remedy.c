@@ -9,52 +9,135 @@
 
 #define MAX_SENTENCES 8
 
+/* A sentence, or for grouped problems (every NVIDIA library of one
+ * package missing the same GPU) a head with a %s for the library names. */
+typedef struct rem_item {
+    char *key;
+    char *head;   /* complete sentence, or the text before the names */
+    char *post;   /* after the names (grouped items) */
+    char *tail;   /* appended after a grouped head ("" otherwise) */
+    pf_strv names;
+    size_t nnames;
+} rem_item;
+
 struct pf_kremedy {
-    pf_strv keys;
+    rem_item *v;
+    size_t n, cap;
+    size_t dropped;
     char *text;
-    size_t sentences, dropped;
 };
 
 pf_kremedy *pf_kremedy_new(void)
 {
-    pf_kremedy *r = pf_xcalloc(1, sizeof *r);
-    r->text = pf_xstrdup("");
-    return r;
+    return pf_xcalloc(1, sizeof(pf_kremedy));
 }
 
 void pf_kremedy_free(pf_kremedy *r)
 {
     if (!r)
         return;
-    pf_strv_free(&r->keys);
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].key);
+        free(r->v[i].head);
+        free(r->v[i].post);
+        free(r->v[i].tail);
+        pf_strv_free(&r->v[i].names);
+    }
+    free(r->v);
     free(r->text);
     free(r);
 }
 
-const char *pf_kremedy_text(const pf_kremedy *r)
+static rem_item *find(pf_kremedy *r, const char *key)
 {
-    return r->text;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->v[i].key, key) == 0)
+            return &r->v[i];
+    return NULL;
+}
+
+static rem_item *push(pf_kremedy *r, const char *key)
+{
+    if (r->n >= MAX_SENTENCES) {
+        r->dropped++;
+        return NULL;
+    }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->v = pf_xrealloc(r->v, r->cap * sizeof *r->v);
+    }
+    rem_item *it = &r->v[r->n++];
+    memset(it, 0, sizeof *it);
+    it->key = pf_xstrdup(key);
+    return it;
 }
 
 static void add(pf_kremedy *r, const char *key, const char *sentence)
 {
-    if (pf_strv_contains(&r->keys, key))
+    if (find(r, key))
         return;
-    pf_strv_push(&r->keys, key);
-    if (r->sentences >= MAX_SENTENCES) {
-        r->dropped++;
-        char *cut = strstr(r->text, " (and ");
-        if (cut)
-            *cut = '\0';
+    rem_item *it = push(r, key);
+    if (!it)
+        return;
+    it->head = pf_xstrdup(sentence);
+    it->post = pf_xstrdup("");
+    it->tail = pf_xstrdup("");
+}
+
+/* pre + the names collected under key + post, then tail. */
+static void add_grouped(pf_kremedy *r, const char *key, const char *name, const char *pre, const char *post,
+                        const char *tail)
+{
+    rem_item *it = find(r, key);
+    if (!it) {
+        it = push(r, key);
+        if (!it)
+            return;
+        it->head = pf_xstrdup(pre);
+        it->post = pf_xstrdup(post);
+        it->tail = pf_xstrdup(tail);
+    }
+    it->nnames++;
+    if (it->names.n < 4 && !pf_strv_contains(&it->names, name))
+        pf_strv_push(&it->names, name);
+}
+
+const char *pf_kremedy_text(const pf_kremedy *r_)
+{
+    pf_kremedy *r = (pf_kremedy *)r_; /* the text is a cache */
+    free(r->text);
+    r->text = pf_xstrdup("");
+    for (size_t i = 0; i < r->n; i++) {
+        rem_item *it = &r->v[i];
+        char *sentence;
+        if (it->nnames) {
+            char names[600] = "";
+            for (size_t k = 0; k < it->names.n; k++) {
+                if (k)
+                    strncat(names, k + 1 == it->names.n && it->nnames == it->names.n ? " and " : ", ",
+                            sizeof names - strlen(names) - 1);
+                strncat(names, it->names.v[k], sizeof names - strlen(names) - 1);
+            }
+            if (it->nnames > it->names.n) {
+                char more[48];
+                snprintf(more, sizeof more, " and %zu more", it->nnames - it->names.n);
+                strncat(names, more, sizeof names - strlen(names) - 1);
+            }
+            sentence = pf_xasprintf("%s%s%s%s%s", it->head, names, it->post, *it->tail ? " " : "", it->tail);
+        } else {
+            sentence = pf_xstrdup(it->head);
+        }
+        char *t = pf_xasprintf("%s%s%s", r->text, *r->text ? " " : "", sentence);
+        free(sentence);
+        free(r->text);
+        r->text = t;
+    }
+    if (r->dropped) {
         char *t = pf_xasprintf("%s (and %zu more: see evidence.targets)", r->text, r->dropped);
         free(r->text);
         r->text = t;
-        return;
     }
-    char *t = pf_xasprintf("%s%s%s", r->text, *r->text ? " " : "", sentence);
-    free(r->text);
-    r->text = t;
-    r->sentences++;
+    return r->text;
 }
 
 const char *pf_kremedy_min_cuda(int dev)
@@ -222,7 +305,7 @@ void pf_kremedy_unit(pf_kremedy *r, const char *path, const char *package, bool 
         else if (is_torch)
             torch_fix(dev, fix, sizeof fix);
         else if (is_nvidia)
-            nvidia_fix(strncmp(package, "nvidia", 6) == 0 ? package : base_name(path), dev, fix, sizeof fix);
+            nvidia_fix(strncmp(package, "nvidia", 6) == 0 ? package : "these libraries", dev, fix, sizeof fix);
         else
             extension_fix(dev, fix, sizeof fix);
         char extra[400] = "";
@@ -232,6 +315,19 @@ void pf_kremedy_unit(pf_kremedy *r, const char *path, const char *package, bool 
         if (cov->thor_renamed && dev == 110)
             strncat(extra, " It has sm_101 code: that is Thor under the CUDA 12.8/12.9 numbering; under CUDA 13 "
                            "Thor is 11.0 and needs sm_110 -- rebuild with CUDA 13.", sizeof extra - strlen(extra) - 1);
+        if ((is_torch || is_nvidia) && !collection) {
+            /* Every library of torch (or of one NVIDIA package) has the same
+             * cause and fix: one sentence naming them all. */
+            char pre[200], post[200], tail[1600];
+            snprintf(pre, sizeof pre, "%s%s%s", is_torch ? "torch " : "", is_torch && torch_version ? torch_version : "",
+                     is_torch ? ": " : "");
+            snprintf(post, sizeof post, "%s%s%s: %s for CC %d.%d.", is_torch ? "" : " (", is_torch ? "" : package,
+                     is_torch ? "" : ")", v == PF_LIB_PARTIAL ? "partly without kernels" : "no kernels",
+                     dev / 10, dev % 10);
+            snprintf(tail, sizeof tail, "%s%s%s", extra[0] ? extra + 1 : "", extra[0] && *fix ? " " : "", fix);
+            add_grouped(r, key, base_name(path), pre, post, tail);
+            return;
+        }
         snprintf(s, sizeof s, "%s%s%s%s", head, extra, *fix ? " " : "", fix);
         break;
     }
