@@ -101,6 +101,14 @@ void pf_kernels_coverage_add(pf_lib_coverage *c, const pf_fatbin *fb)
         classify(c, fb, pf_fatbin_container_at(fb, i));
 }
 
+bool pf_kernels_has_device_code(const pf_fatbin *fb)
+{
+    pf_lib_coverage c;
+    pf_kernels_coverage_init(&c, 90, 0);
+    pf_kernels_coverage_add(&c, fb);
+    return c.containers > 0;
+}
+
 int pf_kernels_best(const pf_lib_coverage *c, size_t *count)
 {
     int best = 0;

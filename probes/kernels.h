@@ -66,6 +66,9 @@ void pf_kernels_coverage_init(pf_lib_coverage *c, int dev, int driver_version);
 /* Classify every container of fb and add it to c (several fatbins may be
  * added: a collection of cubins is judged as one unit). */
 void pf_kernels_coverage_add(pf_lib_coverage *c, const pf_fatbin *fb);
+/* Whether fb has any container the runtime could load (SASS or PTX with
+ * kernels), for any GPU. */
+bool pf_kernels_has_device_code(const pf_fatbin *fb);
 /* The CC with the most loadable containers and how many (0, 0 when none). */
 int pf_kernels_best(const pf_lib_coverage *c, size_t *count);
 /* Pure on the counts. */

@@ -21,11 +21,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: preflight kernels [options] PATH...\n"
+            "       preflight kernels [options] --venv DIR [PATH...]\n"
             "\n"
             "Find the CUDA kernels in shared libraries, cubins and fatbins (PATH may be a file or a\n"
             "directory, searched recursively for *.so, *.so.N, *.cubin, *.fatbin) and say whether\n"
-            "they run on a GPU: native SASS, only through PTX JIT, or not at all.\n"
+            "they run on a GPU: native SASS, only through PTX JIT, or not at all.  One check per\n"
+            "library; files without device code are summed up in one line.\n"
             "\n"
+            "  --venv DIR            judge the serving stack installed in this Python environment\n"
+            "                        (torch, vllm, sgl_kernel, flashinfer, nvidia/*, ...) as one\n"
+            "                        gpu.kernels check, as `preflight check` does\n"
             "  --arch X.Y            judge for compute capability X.Y (11.0 Jetson Thor, 12.1 DGX Spark\n"
             "                        GB10, 9.0 H100); default: the local GPUs, or inventory only\n"
             "  --driver X.Y          CUDA driver version to check PTX JIT against (default: the local\n"
@@ -108,6 +113,12 @@ int pf_kernels_main(int argc, char **argv)
             goto out;
         } else if (strcmp(a, "--list") == 0) {
             list = true;
+        } else if (strcmp(a, "--venv") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "preflight kernels: --venv needs a directory (see --help)\n");
+                goto out;
+            }
+            po.venv = argv[++i];
         } else if (strcmp(a, "--arch") == 0 || strcmp(a, "--driver") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "preflight kernels: %s needs a value (see --help)\n", a);
@@ -137,9 +148,9 @@ int pf_kernels_main(int argc, char **argv)
             pf_strv_push(&paths, a);
         }
     }
-    if (paths.n == 0) {
-        fprintf(stderr, "preflight kernels: name at least one library, cubin, fatbin or directory "
-                        "(see --help)\n");
+    if (paths.n == 0 && !po.venv) {
+        fprintf(stderr, "preflight kernels: name at least one library, cubin, fatbin or directory, or "
+                        "--venv DIR (see --help)\n");
         goto out;
     }
 
@@ -154,7 +165,21 @@ int pf_kernels_main(int argc, char **argv)
     if (driver < 0)
         driver = po.arch ? 0 : pf_ctx_cuda_facts(&ctx)->driver_version;
 
+    if (po.venv) {
+        const char *why = NULL;
+        if (!pf_ctx_pyenv(&ctx, &why)) {
+            fprintf(stderr, "preflight kernels: %s\n", why && *why ? why : "--venv: not a Python environment");
+            pf_ctx_free(&ctx);
+            pf_run_free(run);
+            goto out;
+        }
+        double t0 = pf_now();
+        pf_probe_gpu_kernels(&ctx);
+        pf_check_set_duration(pf_run_check(run, pf_run_check_count(run) - 1), pf_now() - t0);
+    }
+
     pf_kscan *ks = pf_kscan_new();
+    pf_strv nodev = {0};
     FILE *lo = oo.json_path && strcmp(oo.json_path, "-") == 0 ? stderr : stdout;
     for (size_t p = 0; p < paths.n; p++) {
         size_t first = pf_kscan_count(ks);
@@ -183,6 +208,10 @@ int pf_kernels_main(int argc, char **argv)
                 cubins[ncub++] = f->fb;
                 continue;
             }
+            if (!f->explicit_path && !pf_kernels_has_device_code(f->fb)) {
+                pf_strv_push(&nodev, f->path);
+                continue;
+            }
             pf_check *c = pf_check_add(run, node, "kernels.file");
             pf_kernels_unit u = {f->path, f->package, false, &f->fb, 1};
             pf_kernels_evaluate_unit(&u, targets, nt, driver, c);
@@ -195,6 +224,19 @@ int pf_kernels_main(int argc, char **argv)
         }
         free(cubins);
     }
+    if (nodev.n) {
+        /* One line for all libraries without device code (cudart, nvrtc,
+         * host-only extensions): they cannot miss kernels. */
+        pf_check *c = pf_check_add(run, node, "kernels.file");
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nodev.n; i++)
+            json_array_append_new(arr, json_string(nodev.v[i]));
+        json_object_set_new(pf_check_evidence(c), "no_device_code", arr);
+        const char *b = strrchr(nodev.v[0], '/');
+        pf_check_set(c, PF_SKIP, "%zu file%s without CUDA device code (%s%s), not judged", nodev.n,
+                     nodev.n == 1 ? "" : "s", b ? b + 1 : nodev.v[0], nodev.n > 1 ? ", ..." : "");
+    }
+    pf_strv_free(&nodev);
     if (list)
         fflush(lo);
     rc = pf_output_finish(run, &oo);
