@@ -3,6 +3,7 @@
 #include "probes/registry.h"
 
 #include "probes/gpu_driver.h"
+#include "probes/kernels.h"
 #include "probes/ptxas.h"
 #include "probes/mem_headroom.h"
 #include "probes/fingerprint.h"
@@ -10,6 +11,7 @@
 
 static const pf_probe_def probes[] = {
     {"gpu.driver", "CUDA driver loads; GPUs, compute capability, unified memory", pf_probe_gpu_driver},
+    {"gpu.kernels", "CUDA kernels of the serving stack run on the GPU (SASS / PTX JIT / none)", pf_probe_gpu_kernels},
     {"toolchain.ptxas", "the ptxas Triton (or nvcc) will run assembles code for the GPU", pf_probe_toolchain_ptxas},
     {"mem.headroom", "GPU free memory vs the --mem-fraction-static pool, model share per node, page cache, other GPU processes", pf_probe_mem_headroom},
     {"env.fingerprint", "kernel, driver, the libnccl the server loads, package versions, NCCL/Gloo/Ray env, nccl.conf, hostHash inputs", pf_probe_env_fingerprint},
