@@ -25,6 +25,10 @@ if [ -z "${PREFLIGHT:-}" ]; then
         PREFLIGHT="$here/build/tests/pf-kernels"
     fi
 fi
+if ! $PREFLIGHT --help >/dev/null 2>&1; then
+    echo "compare-cuobjdump: cannot run '$PREFLIGHT' (build preflight, or set PREFLIGHT='path/to/preflight kernels')" >&2
+    exit 2
+fi
 if [ -z "${CUOBJDUMP:-}" ]; then
     CUOBJDUMP=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
 fi

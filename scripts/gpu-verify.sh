@@ -37,8 +37,8 @@ step "preflight kernels on the venv"
 "$PF" kernels --venv "$V"; echo "exit=$?"
 "$PF" kernels --venv "$V" --arch 11.0 -q; echo "exit=$?"
 step "inventory vs cuobjdump"
-scripts/compare-cuobjdump.sh "$SP/torch/lib/libtorch_cuda.so" "$SP/nvidia" 2>&1 | tail -25
-scripts/compare-cuobjdump.sh /usr/local/cuda/lib64 2>&1 | tail -20
+PREFLIGHT="$PF kernels" scripts/compare-cuobjdump.sh "$SP/torch/lib/libtorch_cuda.so" "$SP/nvidia" 2>&1 | tail -25
+PREFLIGHT="$PF kernels" scripts/compare-cuobjdump.sh /usr/local/cuda/lib64 2>&1 | tail -20
 step "scan speed vs cuobjdump on /usr/local/cuda/lib64 (warm)"
 cat /usr/local/cuda/lib64/*.so* >/dev/null
 for i in 1 2 3; do t "preflight kernels" "$PF" kernels --arch 9.0 -q /usr/local/cuda/lib64 >/dev/null; done

@@ -164,7 +164,10 @@ static void test_every_library_found(void **state)
 }
 
 /* The libraries NVIDIA ships work on the GPUs it builds them for: none may
- * be flagged there.  Thor (11.0) is not among the x86-64 targets. */
+ * be called missing or partial there.  Thor (11.0) is not among the x86-64
+ * targets.  JIT-only is a true statement, not a false alarm: the CUDA 13.0.2
+ * toolkit's libcufile.so.1.15.1 (on the H100 machine) carries sm_75/80/86 and
+ * compute_86 only, so on 9.0 it really does JIT -- it loads, and says so. */
 static void test_no_false_alarms(void **state)
 {
     (void)state;
@@ -186,7 +189,10 @@ static void test_no_false_alarms(void **state)
             pf_kernels_coverage_init(&c, supported[k], 13000);
             pf_kernels_coverage_add(&c, fb);
             pf_lib_verdict v = pf_kernels_verdict(&c);
-            if (v != PF_LIB_NATIVE && v != PF_LIB_NO_DEVICE_CODE)
+            if (v == PF_LIB_JIT_ONLY)
+                printf("note: %s runs on %d.%d through PTX JIT only\n", de->d_name, supported[k] / 10,
+                       supported[k] % 10);
+            else if (v != PF_LIB_NATIVE && v != PF_LIB_NO_DEVICE_CODE)
                 fail_msg("%s flagged %s on %d.%d (native %zu jit %zu missing %zu of %zu)", de->d_name,
                          pf_lib_verdict_name(v), supported[k] / 10, supported[k] % 10, c.native, c.jit, c.missing,
                          c.containers);
