@@ -49,6 +49,19 @@ step "full preflight check wall time"
 for i in 1 2 3; do t "check" "$PF" check -q --venv "$V" >/dev/null; done
 step "net: predictions vs NCCL's own log"
 scripts/net-verify-real.sh "$B" "$V/bin/python" 2>&1 | tail -60
+step "GPU unit tests, verbose"
+"$B/tests/test_mem_probe" 2>&1 | grep -E "round|OK|FAIL|SKIP|integrated" | head -20
+PF_TEST_VENV="$V" "$B/tests/test_fingerprint" 2>&1 | grep -E "libnccl|version|OK|FAIL|SKIP" | head -20
+step "launch: real GPU start-up failures are recognised in the server log"
+PY="$V/bin/python"
+"$B/tests/launch_driver" --log "$O/oom.log" --deadline 120 --expect-fatal cuda.out_of_memory -- \
+  "$PY" -c "import torch,time; print('loading',flush=True); x=torch.empty(200*2**30,dtype=torch.uint8,device='cuda'); time.sleep(600)" 2>&1 | tail -4
+printf '#include <cstdio>\n#include <unistd.h>\n__global__ void k() {}\nint main() { k<<<1, 1>>>(); cudaError_t e = cudaGetLastError(); if (e == cudaSuccess) e = cudaDeviceSynchronize();\n printf("CUDA error: %%s\\n", cudaGetErrorString(e)); fflush(stdout); for (;;) pause(); }\n' > /tmp/nk.cu
+nvcc -gencode arch=compute_80,code=sm_80 -o /tmp/nk /tmp/nk.cu
+"$B/tests/launch_driver" --log "$O/nokernel.log" --deadline 60 --expect-fatal cuda.no_kernel_image -- /tmp/nk 2>&1 | tail -4
+TB=$("$PY" -c "import triton,os;print(os.path.join(os.path.dirname(triton.__file__),'backends/nvidia/bin'))")
+printf '.version 8.0\n.target sm_80\n.address_size 64\n.visible .entry k(){ret;}\n' > /tmp/k.ptx
+"$B/tests/launch_driver" --log "$O/ptxas.log" --deadline 60 --expect-fatal ptxas.unknown_arch -- sh -c "$TB/ptxas-blackwell --gpu-name=sm_110a /tmp/k.ptx -o /dev/null; exec sleep 300" 2>&1 | tail -4
 step "no process left on the GPU"
 nvidia-smi --query-compute-apps=pid,name,used_memory --format=csv
 } 2>&1 | tee "$O/gpu-verify.log"
