@@ -1,0 +1,53 @@
+/* main.c -- `preflight <command> [options]`, git style. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/record.h"
+#include "probes/check_cli.h"
+
+typedef struct command {
+    const char *name;
+    const char *what;
+    int (*fn)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: preflight [--version] [--help] <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "\n`preflight <command> --help` describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return PF_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("preflight %s\n", PF_VERSION);
+        return PF_EXIT_OK;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        if (strcmp(cmd, "help") == 0 && argc > 2) {
+            for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+                if (strcmp(argv[2], commands[i].name) == 0) {
+                    char *hargv[] = {argv[2], "--help", NULL};
+                    return commands[i].fn(2, hargv);
+                }
+        }
+        usage(stdout);
+        return PF_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "preflight: '%s' is not a preflight command (see preflight --help)\n", cmd);
+    return PF_EXIT_USAGE;
+}

@@ -1,0 +1,180 @@
+/* check_cli.c -- `preflight check [options]`.
+ *
+ * Runs the registered probes in order on this node, times each, and hands
+ * the record to the shared output path.  A probe's checks get the probe's
+ * wall time as their duration unless the probe set one itself.
+ */
+#include "probes/check_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/output.h"
+#include "probes/registry.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: preflight check [options]\n"
+            "\n"
+            "Run every node check on this machine and print what will break at launch.\n"
+            "\n"
+            "  --arch X.Y            evaluate for compute capability X.Y instead of the local GPUs\n"
+            "                        (works without a GPU, e.g. in CI: --arch 11.0 for Thor, 12.1 for GB10)\n"
+            "  --venv DIR            the Python environment the server runs in (default: $VIRTUAL_ENV,\n"
+            "                        else the first python3 on PATH)\n"
+            "  --scan PATH           also scan PATH (file or directory) for CUDA kernels; repeatable\n"
+            "  --model DIR           local Hugging Face model directory (weights size for mem.headroom)\n"
+            "  --pp N                pipeline-parallel size (each node holds 1/N of the weights)\n"
+            "  --mem-fraction-static F  the server's planned static memory fraction (default 0.85)\n"
+            "  --only ID[,ID...]     run only checks whose id starts with one of these (e.g. gpu.,net.)\n"
+            "  --timeout S           deadline for each external tool a check runs (default 10)\n"
+            "  --list                list the checks and exit\n"
+            "%s"
+            "  -h, --help            this text\n"
+            "\n"
+            "Exit codes: 0 no failures, 1 a check failed (or warned with --strict),\n"
+            "2 usage or configuration error, 3 the run could not complete (a check errored).\n",
+            pf_output_flags_help());
+}
+
+static bool selected(const char *id, const char *only)
+{
+    if (!only)
+        return true;
+    char *copy = pf_xstrdup(only), *save = NULL;
+    bool hit = false;
+    for (char *p = strtok_r(copy, ",", &save); p && !hit; p = strtok_r(NULL, ",", &save))
+        hit = *p && pf_str_startswith(id, p);
+    free(copy);
+    return hit;
+}
+
+static int need_value(int argc, char **argv, int i)
+{
+    if (i + 1 >= argc) {
+        fprintf(stderr, "preflight check: %s needs a value (see --help)\n", argv[i]);
+        return -1;
+    }
+    return 0;
+}
+
+int pf_check_main(int argc, char **argv)
+{
+    pf_probe_opts po;
+    pf_output_opts oo;
+    pf_probe_opts_init(&po);
+    pf_output_opts_init(&oo);
+    const char *only = NULL;
+    bool list = false;
+    int rc = PF_EXIT_USAGE;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        pf_err err = {{0}};
+        int r = pf_output_parse_flag(&oo, argc, argv, &i, &err);
+        if (r < 0) {
+            fprintf(stderr, "preflight check: %s\n", err.msg);
+            goto out;
+        }
+        if (r > 0)
+            continue;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            rc = PF_EXIT_OK;
+            goto out;
+        } else if (strcmp(a, "--list") == 0) {
+            list = true;
+        } else if (strcmp(a, "--arch") == 0 || strcmp(a, "--venv") == 0 || strcmp(a, "--scan") == 0 ||
+                   strcmp(a, "--model") == 0 || strcmp(a, "--pp") == 0 || strcmp(a, "--only") == 0 ||
+                   strcmp(a, "--mem-fraction-static") == 0 || strcmp(a, "--timeout") == 0) {
+            if (need_value(argc, argv, i) != 0)
+                goto out;
+            const char *v = argv[++i];
+            char *end = NULL;
+            if (strcmp(a, "--arch") == 0) {
+                int M, m;
+                if (pf_parse_arch(v, &M, &m) != 0) {
+                    fprintf(stderr, "preflight check: --arch '%s' is not a compute capability "
+                                    "(expected X.Y such as 9.0, 11.0, 12.1)\n", v);
+                    goto out;
+                }
+                po.arch = v;
+            } else if (strcmp(a, "--venv") == 0) {
+                po.venv = v;
+            } else if (strcmp(a, "--scan") == 0) {
+                pf_strv_push(&po.scan, v);
+            } else if (strcmp(a, "--model") == 0) {
+                po.model_dir = v;
+            } else if (strcmp(a, "--only") == 0) {
+                only = v;
+            } else if (strcmp(a, "--pp") == 0) {
+                long n = strtol(v, &end, 10);
+                if (!*v || *end || n < 1 || n > 1024) {
+                    fprintf(stderr, "preflight check: --pp '%s' must be an integer from 1 to 1024\n", v);
+                    goto out;
+                }
+                po.pp = (int)n;
+            } else {
+                double d = strtod(v, &end);
+                bool frac = strcmp(a, "--mem-fraction-static") == 0;
+                if (!*v || *end || d <= 0 || (frac && d > 1) || (!frac && d > 3600)) {
+                    fprintf(stderr, "preflight check: %s '%s' must be a number in %s\n", a, v,
+                            frac ? "(0, 1]" : "(0, 3600] seconds");
+                    goto out;
+                }
+                if (frac)
+                    po.mem_fraction = d;
+                else
+                    po.tool_timeout_s = d;
+            }
+        } else {
+            fprintf(stderr, "preflight check: unknown option '%s' (see --help)\n", a);
+            goto out;
+        }
+    }
+
+    size_t nprobes;
+    const pf_probe_def *probes = pf_probe_registry(&nprobes);
+    if (list) {
+        for (size_t i = 0; i < nprobes; i++)
+            printf("%-18s %s\n", probes[i].id, probes[i].what);
+        rc = PF_EXIT_OK;
+        goto out;
+    }
+    size_t nsel = 0;
+    for (size_t i = 0; i < nprobes; i++)
+        nsel += selected(probes[i].id, only);
+    if (nsel == 0) {
+        fprintf(stderr, "preflight check: --only '%s' matches no check (see --list)\n", only);
+        goto out;
+    }
+
+    pf_run *run = pf_run_new(argc, argv);
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    pf_node *node = pf_run_add_node(run, host, NULL);
+    pf_probe_ctx ctx;
+    pf_ctx_init(&ctx, &po, run, node);
+    for (size_t i = 0; i < nprobes; i++) {
+        if (!selected(probes[i].id, only))
+            continue;
+        size_t before = pf_run_check_count(run);
+        double t0 = pf_now();
+        probes[i].fn(&ctx);
+        double dt = pf_now() - t0;
+        for (size_t k = before; k < pf_run_check_count(run); k++) {
+            pf_check *c = pf_run_check(run, k);
+            if (pf_check_duration(c) < 0)
+                pf_check_set_duration(c, dt);
+        }
+    }
+    rc = pf_output_finish(run, &oo);
+    pf_ctx_free(&ctx);
+    pf_run_free(run);
+out:
+    pf_probe_opts_free(&po);
+    return rc;
+}
