@@ -1,5 +1,6 @@
 /* driver.c -- curl multi + epoll load loop (see driver.h). */
 #include "bench/driver.h"
+#include "bench/prom.h"
 
 #include <curl/curl.h>
 #include <errno.h>

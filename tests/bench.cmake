@@ -1,0 +1,9 @@
+# Serving benchmark (bench/): unit tests, the scripted SSE test server, and
+# end-to-end runs of the client against it.
+
+add_executable(sse_server sse_server.c)
+target_link_libraries(sse_server PRIVATE PkgConfig::JANSSON)
+
+# `pf_bench ARGS` == `preflight bench ARGS`
+add_executable(pf_bench bench_main.c)
+target_link_libraries(pf_bench PRIVATE pfcore)
