@@ -7,3 +7,7 @@ target_link_libraries(sse_server PRIVATE PkgConfig::JANSSON)
 # `pf_bench ARGS` == `preflight bench ARGS`
 add_executable(pf_bench bench_main.c)
 target_link_libraries(pf_bench PRIVATE pfcore)
+pf_add_unit(test_bench_stats test_bench_stats.c)
+pf_add_unit(test_bench_sse test_bench_sse.c)
+pf_add_unit(test_bench_request test_bench_request.c)
+pf_add_unit(test_bench_metrics test_bench_metrics.c)
