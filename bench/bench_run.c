@@ -184,16 +184,17 @@ static int discover(runctx *c, pf_check *chk)
         tries++;
         double left = deadline - pf_now();
         double to = o->connect_timeout_s;
-        if (left > 0 && left < to)
+        if (left > 0.2 && left < to)
             to = left;
-        got = pf_http_get(url, &o->headers, to > 0.2 ? to : 0.2, 1 << 20, &r, &err);
+        got = pf_http_get(url, &o->headers, to, 1 << 20, &r, &err);
         if (got == 0 && r.status != 503)
             break;
-        if (pf_now() + 0.5 > deadline || interrupted)
-            break;
+        left = deadline - pf_now();
+        if (left <= 0 || interrupted)
+            break; /* the last answer (or error) stands */
         if (got == 0)
             pf_http_resp_free(&r);
-        sleep_s(0.5);
+        sleep_s(left < 0.5 ? left : 0.5);
     }
     json_object_set_new(server, "models_url", json_string(url));
     json_object_set_new(server, "ready_tries", json_integer((json_int_t)tries));
@@ -227,7 +228,13 @@ static int discover(runctx *c, pf_check *chk)
     else if (found)
         c->model = pf_xstrdup(found);
     int rc = 0;
-    if (!c->model && o->api != PF_API_GENERATE) {
+    if (r.status == 503) {
+        pf_check_set(chk, PF_ERROR, "server at %s still not ready after %.1f s (GET /v1/models: 503)",
+                     o->url, o->ready_timeout_s);
+        pf_check_remedy(chk, "give --ready-timeout S long enough for the model to load");
+        pf_run_set_incomplete(c->run, "server not ready");
+        rc = -1;
+    } else if (!c->model && o->api != PF_API_GENERATE) {
         char snippet[160];
         pf_strlcpy(snippet, r.body ? r.body : "", sizeof snippet);
         for (char *p = snippet; *p; p++)
@@ -241,12 +248,6 @@ static int discover(runctx *c, pf_check *chk)
                          url, r.status, snippet);
         pf_check_remedy(chk, "pass --model NAME, or point --url at an OpenAI-compatible server");
         pf_run_set_incomplete(c->run, "no model name to send");
-        rc = -1;
-    } else if (r.status == 503) {
-        pf_check_set(chk, PF_ERROR, "server at %s still not ready after %.1f s (GET /v1/models: 503)",
-                     o->url, o->ready_timeout_s);
-        pf_check_remedy(chk, "give --ready-timeout S long enough for the model to load");
-        pf_run_set_incomplete(c->run, "server not ready");
         rc = -1;
     } else {
         pf_check_set(chk, PF_PASS, "server at %s answered; model %s", o->url,

@@ -13,3 +13,8 @@ pf_add_unit(test_bench_request test_bench_request.c)
 pf_add_unit(test_bench_metrics test_bench_metrics.c)
 pf_add_unit(test_bench_dataset test_bench_dataset.c)
 pf_add_unit(test_bench_prom test_bench_prom.c)
+
+# End to end: the real client binary against the scripted server.
+pf_add_unit(test_bench_e2e test_bench_e2e.c)
+add_dependencies(test_bench_e2e sse_server pf_bench)
+set_tests_properties(test_bench_e2e PROPERTIES TIMEOUT 600)

@@ -581,7 +581,10 @@ static void handle_get(conn *c, const char *path)
 static void parse_requests(conn *c)
 {
     while (!c->active && !c->closing) {
-        c->in = realloc(c->in, c->inlen + 1);
+        if (c->inlen + 1 > c->incap) {
+            c->incap = c->inlen + 1;
+            c->in = realloc(c->in, c->incap);
+        }
         c->in[c->inlen] = '\0';
         char *hend = strstr(c->in, "\r\n\r\n");
         if (!hend)
