@@ -162,8 +162,10 @@ void pf_metrics_compute(const pf_req_result *rs, size_t n, double duration, cons
             this_tpot = (r->latency - r->ttft) / (double)(r->output_len - 1);
             tpot[np++] = this_tpot;
         }
-        memcpy(itl + ni, r->itl, r->n_itl * sizeof *itl);
-        ni += r->n_itl;
+        if (r->n_itl) {
+            memcpy(itl + ni, r->itl, r->n_itl * sizeof *itl);
+            ni += r->n_itl;
+        }
         ttft[nt] = r->ttft;
         e2e[nt++] = r->latency;
         if (slo && (slo->ttft || slo->tpot || slo->e2e)) {

@@ -24,6 +24,9 @@
 #define CLIENT PF_BINARY_DIR "/tests/pf_bench"
 
 static char dir[256];
+/* The server of the test in progress: a failed assertion jumps out of the
+ * test, and a server left running would hold ctest's output pipe open. */
+static pid_t live_server;
 
 static double now_s(void)
 {
@@ -64,6 +67,7 @@ static void server_start(server *s, const char *const *extra)
         execv(SERVER, (char *const *)argv);
         _exit(127);
     }
+    live_server = s->pid;
     double deadline = now_s() + 10;
     FILE *f = NULL;
     while (now_s() < deadline && !(f = fopen(pf, "r")))
@@ -81,6 +85,18 @@ static void server_stop(server *s)
         waitpid(s->pid, NULL, 0);
         s->pid = 0;
     }
+    live_server = 0;
+}
+
+static int kill_live_server(void **state)
+{
+    (void)state;
+    if (live_server > 0) {
+        kill(live_server, SIGKILL);
+        waitpid(live_server, NULL, 0);
+        live_server = 0;
+    }
+    return 0;
 }
 
 /* Run pf_bench with argv (NULL-terminated after argv[0]); stdout+stderr go
@@ -654,17 +670,17 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(chat_timings_match_server),
-        cmocka_unit_test(generate_per_token_itl),
-        cmocka_unit_test(faults_are_counted_failures),
-        cmocka_unit_test(server_dies_during_load),
-        cmocka_unit_test(unreachable_url),
-        cmocka_unit_test(not_ready_and_non_json),
-        cmocka_unit_test(all_fail_and_warmup_fail),
-        cmocka_unit_test(sweep_and_sglang_jsonl),
-        cmocka_unit_test(open_loop_and_duration),
-        cmocka_unit_test(slo_goodput),
-        cmocka_unit_test(bad_input),
+        cmocka_unit_test_teardown(chat_timings_match_server, kill_live_server),
+        cmocka_unit_test_teardown(generate_per_token_itl, kill_live_server),
+        cmocka_unit_test_teardown(faults_are_counted_failures, kill_live_server),
+        cmocka_unit_test_teardown(server_dies_during_load, kill_live_server),
+        cmocka_unit_test_teardown(unreachable_url, kill_live_server),
+        cmocka_unit_test_teardown(not_ready_and_non_json, kill_live_server),
+        cmocka_unit_test_teardown(all_fail_and_warmup_fail, kill_live_server),
+        cmocka_unit_test_teardown(sweep_and_sglang_jsonl, kill_live_server),
+        cmocka_unit_test_teardown(open_loop_and_duration, kill_live_server),
+        cmocka_unit_test_teardown(slo_goodput, kill_live_server),
+        cmocka_unit_test_teardown(bad_input, kill_live_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
