@@ -463,6 +463,13 @@ static int run_level(runctx *c, size_t conc, double rate)
     json_object_set_new(lv, "not_sent", json_integer((json_int_t)out.not_sent));
     json_object_set_new(lv, "peak_in_flight", json_integer((json_int_t)out.peak_in_flight));
     json_object_set_new(lv, "accept_length", accept >= 0 ? json_real(accept) : json_null());
+    json_t *loop = json_object();
+    json_object_set_new(loop, "wakes", json_integer((json_int_t)out.wakes));
+    json_object_set_new(loop, "wakes_over_1ms", json_integer((json_int_t)out.wakes_over_1ms));
+    json_object_set_new(loop, "wakes_over_10ms", json_integer((json_int_t)out.wakes_over_10ms));
+    json_object_set_new(loop, "max_wake_ms", json_real(out.max_wake_s * 1000.0));
+    json_object_set_new(loop, "max_events_per_wake", json_integer((json_int_t)out.max_events_per_wake));
+    json_object_set_new(lv, "client_loop", loop);
     if (info)
         json_object_set(lv, "server_info", info);
     if (o->metrics_interval_s > 0) {

@@ -724,6 +724,14 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
         if (pf_now() >= d->curl_deadline)
             curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         drain_done(d);
+        double busy = pf_now() - d->stamp;
+        out->wakes++;
+        out->wakes_over_1ms += busy > 1e-3;
+        out->wakes_over_10ms += busy > 10e-3;
+        if (busy > out->max_wake_s)
+            out->max_wake_s = busy;
+        if ((size_t)ne > out->max_events_per_wake)
+            out->max_events_per_wake = (size_t)ne;
         if (o->progress && pf_now() >= next_progress) {
             progress(d, false);
             next_progress = pf_now() + 0.2;

@@ -79,6 +79,11 @@ typedef struct pf_driver_out {
     size_t scrapes_ok, scrapes_failed;
     char scrape_error[256];
     size_t peak_in_flight;
+    /* how long the loop spent on one wake-up: bytes that arrive meanwhile
+     * on an already-ready socket carry that wake-up's time stamp, so this
+     * bounds the client-side timing error */
+    size_t wakes, wakes_over_1ms, wakes_over_10ms, max_events_per_wake;
+    double max_wake_s;
 } pf_driver_out;
 
 pf_driver *pf_driver_new(pf_err *err);
