@@ -2,6 +2,8 @@
  * measurement loop (reference serving-bench.md 1.2, 1.3). */
 #include "bench/request.h"
 
+#include "bench/jscan.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,7 +188,7 @@ static bool error_object(json_t *root, pf_chunk *out)
     return true;
 }
 
-int pf_chunk_parse(pf_api api, const char *data, size_t len, pf_chunk *out, pf_err *err)
+int pf_chunk_parse_jansson(pf_api api, const char *data, size_t len, pf_chunk *out, pf_err *err)
 {
     memset(out, 0, sizeof *out);
     out->completion_tokens = -1;
@@ -245,6 +247,92 @@ int pf_chunk_parse(pf_api api, const char *data, size_t len, pf_chunk *out, pf_e
 out:
     json_decref(root);
     return rc;
+}
+
+/* The fast path: one validating pass with no allocation (jscan.h).  Anything
+ * out of the ordinary -- an error object, escaped ids, odd shapes, invalid
+ * JSON -- goes to the jansson path, which decides and words the message. */
+enum {
+    F_ID, F_CHOICES, F_C0, F_C0_TEXT, F_C0_DELTA, F_DELTA_CONTENT, F_DELTA_RC, F_DELTA_R,
+    F_USAGE, F_USAGE_CT, F_USAGE_PT, F_TEXT, F_META, F_META_CT, F_META_PT, F_META_ID,
+    F_ERROR, F_OBJECT, F_COUNT
+};
+
+static const char *const FIELD_PATHS[F_COUNT] = {
+    "id", "choices", "choices[0]", "choices[0].text", "choices[0].delta",
+    "choices[0].delta.content", "choices[0].delta.reasoning_content", "choices[0].delta.reasoning",
+    "usage", "usage.completion_tokens", "usage.prompt_tokens", "text", "meta_info",
+    "meta_info.completion_tokens", "meta_info.prompt_tokens", "meta_info.id", "error", "object",
+};
+
+static bool fast_id(const pf_jfield *f, pf_chunk *out)
+{
+    if (f->type != PF_J_STRING)
+        return true;
+    if (memchr(f->raw, '\\', f->raw_len))
+        return false; /* escaped: let jansson decode it */
+    size_t n = f->raw_len < sizeof out->id - 1 ? f->raw_len : sizeof out->id - 1;
+    memcpy(out->id, f->raw, n);
+    out->id[n] = '\0';
+    return true;
+}
+
+static size_t fast_strlen(const pf_jfield *f)
+{
+    return f->type == PF_J_STRING ? f->len : 0;
+}
+
+int pf_chunk_parse(pf_api api, const char *data, size_t len, pf_chunk *out, pf_err *err)
+{
+    pf_jfield f[F_COUNT];
+    for (int i = 0; i < F_COUNT; i++)
+        f[i].path = FIELD_PATHS[i];
+    size_t lead = 0;
+    while (lead < len && (data[lead] == ' ' || data[lead] == '\t'))
+        lead++;
+    if (lead == len || data[lead] != '{' || pf_jscan(data, len, f, F_COUNT) != PF_JSCAN_OK)
+        return pf_chunk_parse_jansson(api, data, len, out, err);
+    if ((f[F_ERROR].type != PF_J_ABSENT && f[F_ERROR].type != PF_J_NULL) ||
+        (f[F_OBJECT].type == PF_J_STRING && f[F_OBJECT].raw_len == 5 &&
+         memcmp(f[F_OBJECT].raw, "error", 5) == 0))
+        return pf_chunk_parse_jansson(api, data, len, out, err);
+    memset(out, 0, sizeof *out);
+    out->completion_tokens = -1;
+    out->prompt_tokens = -1;
+    if (f[F_USAGE].type == PF_J_OBJECT) {
+        out->completion_tokens = pf_jfield_long(&f[F_USAGE_CT]);
+        out->prompt_tokens = pf_jfield_long(&f[F_USAGE_PT]);
+    }
+    if (api == PF_API_GENERATE) {
+        if (f[F_META].type == PF_J_OBJECT) {
+            out->completion_tokens = pf_jfield_long(&f[F_META_CT]);
+            out->prompt_tokens = pf_jfield_long(&f[F_META_PT]);
+            if (!fast_id(&f[F_META_ID], out))
+                return pf_chunk_parse_jansson(api, data, len, out, err);
+        }
+        out->text_len = fast_strlen(&f[F_TEXT]);
+        out->has_text = out->text_len > 0;
+        if (out->has_text && out->completion_tokens < 0)
+            return pf_err_set(err, "/generate chunk has text but no meta_info.completion_tokens");
+        return 0;
+    }
+    if (!fast_id(&f[F_ID], out))
+        return pf_chunk_parse_jansson(api, data, len, out, err);
+    pf_jtype ct = f[F_CHOICES].type;
+    if (ct != PF_J_ABSENT && ct != PF_J_ARRAY && ct != PF_J_NULL)
+        return pf_err_set(err, "stream chunk has a non-array \"choices\"");
+    if (f[F_C0].type == PF_J_ABSENT)
+        return 0; /* no choices, or [] (usage-only chunk) */
+    if (api == PF_API_COMPLETIONS) {
+        out->text_len = fast_strlen(&f[F_C0_TEXT]);
+    } else {
+        size_t r = fast_strlen(&f[F_DELTA_RC]);
+        if (!r)
+            r = fast_strlen(&f[F_DELTA_R]);
+        out->text_len = r + fast_strlen(&f[F_DELTA_CONTENT]);
+    }
+    out->has_text = out->text_len > 0;
+    return 0;
 }
 
 void pf_resp_init(pf_resp *r, pf_api api, double st, long requested_output_len)

@@ -61,6 +61,9 @@ typedef struct pf_chunk {
 /* Parse one data payload (not "[DONE]").  -1 with err on malformed JSON or
  * a shape the API does not allow (e.g. /generate text without meta_info). */
 int pf_chunk_parse(pf_api api, const char *data, size_t len, pf_chunk *out, pf_err *err);
+/* The same through a jansson tree: the reference the fast path (jscan.h) is
+ * tested against, and where it hands anything unusual. */
+int pf_chunk_parse_jansson(pf_api api, const char *data, size_t len, pf_chunk *out, pf_err *err);
 
 /* Per-request measurement state, fed line by line. */
 typedef struct pf_resp {
