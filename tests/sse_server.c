@@ -69,6 +69,8 @@ typedef struct conn {
     size_t nev, capev;
     char path[64];
     bool keep_alive;
+    char *cached;      /* this stream's formatted content chunk */
+    size_t cached_len;
 } conn;
 
 typedef struct cfg {
@@ -259,6 +261,8 @@ static void stream_end(conn *c, const char *how)
     record(c, how);
     c->active = false;
     c->nev = 0;
+    free(c->cached);
+    c->cached = NULL;
     nactive--;
     hremove(c);
 }
@@ -411,9 +415,19 @@ static int step(conn *c, double now)
             if (k > C.chunk_tokens)
                 k = C.chunk_tokens;
             bool last = c->sent_tokens + k >= c->tokens;
-            char *d = content_json(c, k, last);
-            send_chunk(c, d, 'c');
-            free(d);
+            if (c->api != API_GENERATE && k == C.chunk_tokens && c->cached) {
+                /* OpenAI deltas repeat: format once per stream (keeps the
+                 * server cheap when measuring the client's throughput) */
+                send_ev(c, c->cached, c->cached_len, 'c');
+            } else {
+                char *d = content_json(c, k, last);
+                if (c->api != API_GENERATE && k == C.chunk_tokens) {
+                    free(c->cached);
+                    c->cached_len = (size_t)asprintf(&c->cached, "%zx\r\n%s\r\n", strlen(d), d);
+                }
+                send_chunk(c, d, 'c');
+                free(d);
+            }
             c->sent_tokens += k;
             c->events++;
             if (last)
@@ -632,6 +646,7 @@ static void conn_close(conn *c)
     free(c->in);
     free(c->out);
     free(c->evs);
+    free(c->cached);
     free(c);
 }
 
