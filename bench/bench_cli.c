@@ -25,8 +25,11 @@ static void usage(FILE *f)
 "  --model NAME              default: the first model of GET /v1/models\n"
 "  --header K=V              extra request header (repeatable); $OPENAI_API_KEY or\n"
 "                            $API_KEY add an Authorization header as bench_serving does\n"
-"  --ready-timeout S         poll GET /v1/models up to S seconds before starting (0)\n"
-"  --launch -- CMD ARGS...   start the server with CMD, wait until ready, stop it after\n"
+"  --ready-timeout S         poll GET /v1/models up to S seconds before starting (0);\n"
+"                            with --launch: the whole wait for the server to be ready\n"
+"  --launch -- CMD ARGS...   start the server with CMD (last option), wait until it is\n"
+"                            ready (--ready-timeout, default 1800 s), stop it after\n"
+"  --launch-log FILE         the launched server's log (default: a file in /tmp)\n"
 "\n"
 "load:\n"
 "  --num-prompts N           requests per level (1000)\n"
@@ -172,7 +175,7 @@ static const char *const VALUED[] = {
     "--dataset-path", "--random-input-len", "--random-output-len", "--random-range-ratio",
     "--random-prompt", "--token-id-range", "--sharegpt-output-len", "--default-output-len",
     "--extra-request-body", "--temperature", "--slo", "--min-goodput", "--requests-jsonl",
-    "--sglang-jsonl", "--tag", "--metrics-interval", NULL,
+    "--sglang-jsonl", "--tag", "--metrics-interval", "--launch-log", NULL,
 };
 
 static int one_flag(pf_bench_opts *o, const char *a, const char *v, pf_err *err)
@@ -303,6 +306,8 @@ static int one_flag(pf_bench_opts *o, const char *a, const char *v, pf_err *err)
         o->sglang_jsonl = v;
     } else if (is(a, "--tag")) {
         o->tag = v;
+    } else if (is(a, "--launch-log")) {
+        o->launch_log = v;
     } else if (is(a, "--metrics-interval")) {
         if (parse_double(a, v, 0, false, &d, err) < 0)
             return -1;

@@ -59,8 +59,9 @@ typedef struct pf_bench_opts {
     size_t max_connect_failures;
     bool no_progress;               /* --no-progress */
     bool progress;                  /* decided from --no-progress, -q and isatty(2) */
-    char **launch_argv;             /* after `--launch --`; NULL when not given */
+    char **launch_argv;             /* after `--launch --` (NULL-terminated); NULL when not given */
     int launch_argc;
+    const char *launch_log;         /* --launch-log FILE; NULL: a temporary file */
     pf_output_opts out;
 } pf_bench_opts;
 

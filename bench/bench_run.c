@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench/driver.h"
+#include "bench/launch.h"
 
 /* SIGINT only sets this; the driver polls it.  A signal handler can reach
  * nothing else, which is why it is file-scope. */
@@ -48,6 +49,7 @@ typedef struct runctx {
     char abort_reason[300];
     json_t *prom;        /* bench.prometheus.series */
     double t0;
+    pf_launch *launch;   /* --launch: the server we started */
 } runctx;
 
 int pf_bench_prepare(const pf_bench_opts *o, pf_bench_inputs *in, pf_err *err)
@@ -175,7 +177,8 @@ static int discover(runctx *c, pf_check *chk)
     json_t *server = json_object();
     json_object_set_new(c->bench, "server", server);
     char *url = pf_url_join(o->url, "/v1/models");
-    double deadline = pf_now() + o->ready_timeout_s;
+    /* a launched server was already waited for (launch_server) */
+    double deadline = pf_now() + (c->launch ? 0 : o->ready_timeout_s);
     pf_http_resp r = {0};
     pf_err err = {{0}};
     int got;
@@ -342,6 +345,71 @@ static json_t *server_info(runctx *c, double *accept_length)
     return info;
 }
 
+/* During load: did the launched server die or log a fatal line? */
+static int launch_tick(void *ud, char *why, size_t whylen)
+{
+    runctx *c = ud;
+    pf_launch_status st;
+    if (pf_launch_poll(c->launch, &st) == 0)
+        return 0;
+    snprintf(why, whylen, "the launched server failed during load: %s", st.message);
+    return 1;
+}
+
+/* --launch -- CMD...: start it, wait until it answers (or why not). */
+static int launch_server(runctx *c, pf_check *srv)
+{
+    const pf_bench_opts *o = c->o;
+    pf_err err = {{0}};
+    pf_launch_opts lo = {0};
+    lo.log_path = o->launch_log;
+    lo.tee = o->out.verbosity > 0;
+    c->launch = pf_launch_start(o->launch_argv, &lo, &err);
+    if (!c->launch) {
+        pf_check_set(srv, PF_ERROR, "cannot start the server: %s", err.msg);
+        pf_check_remedy(srv, "check the command after --launch --");
+        pf_run_set_incomplete(c->run, "server could not be started");
+        return -1;
+    }
+    pf_launch_watch_flag(c->launch, &interrupted);
+    pf_ready_opts ro;
+    pf_ready_opts_init(&ro);
+    ro.base_url = o->url;
+    ro.deadline_s = o->ready_timeout_s; /* 0: the launcher's default */
+    ro.model = o->model;
+    ro.warmup_api = o->api == PF_API_CHAT ? PF_LAUNCH_API_CHAT
+                    : o->api == PF_API_COMPLETIONS ? PF_LAUNCH_API_COMPLETIONS
+                                                   : PF_LAUNCH_API_NONE;
+    ro.api_key = getenv("OPENAI_API_KEY");
+    ro.progress = o->progress ? 0 : -1;
+    pf_ready_result rr;
+    if (pf_launch_wait_ready(c->launch, &ro, &rr, &err) < 0) {
+        pf_check_set(srv, PF_ERROR, "cannot wait for the server: %s", err.msg);
+        pf_run_set_incomplete(c->run, "%s", err.msg);
+        return -1;
+    }
+    if (rr.status != PF_READY_OK) {
+        pf_check_set(srv, PF_ERROR, "the launched server did not become ready (%s): %s",
+                     pf_ready_status_name(rr.status), rr.message);
+        pf_check_remedy(srv, "see bench.launch in the record (log tail, fatal signature)");
+        pf_run_set_incomplete(c->run, "launched server not ready: %s", pf_ready_status_name(rr.status));
+        return -1;
+    }
+    return 0;
+}
+
+static void launch_finish(runctx *c)
+{
+    if (!c->launch)
+        return;
+    pf_launch_stop_result sr;
+    pf_launch_stop(c->launch, 10.0, &sr);
+    json_object_set_new(c->bench, "launch", pf_launch_to_json(c->launch));
+    pf_launch_add_check(c->run, NULL, c->launch);
+    pf_launch_free(c->launch);
+    c->launch = NULL;
+}
+
 static void base_driver_opts(runctx *c, pf_driver_opts *d)
 {
     const pf_bench_opts *o = c->o;
@@ -356,6 +424,11 @@ static void base_driver_opts(runctx *c, pf_driver_opts *d)
     d->on_result = on_result;
     d->ud = c;
     d->stop = &interrupted;
+    if (c->launch) {
+        d->tick = launch_tick;
+        d->tick_ud = c;
+        d->tick_interval_s = 0.25;
+    }
 }
 
 static void merge_failures(json_t *into, const json_t *f)
@@ -607,11 +680,8 @@ void pf_bench_execute(const pf_bench_opts *o, pf_bench_inputs *in, pf_run *run)
     interrupted = 0;
 
     pf_check *srv = pf_check_add(run, NULL, "bench.server");
-    if (o->launch_argv) {
-        pf_check_set(srv, PF_ERROR, "--launch is not available in this build yet");
-        pf_run_set_incomplete(run, "--launch not available");
+    if (o->launch_argv && launch_server(&c, srv) < 0)
         goto out;
-    }
     if (discover(&c, srv) < 0)
         goto out;
     pf_err err = {{0}};
@@ -651,6 +721,7 @@ void pf_bench_execute(const pf_bench_opts *o, pf_bench_inputs *in, pf_run *run)
         pf_run_set_incomplete(run, "%s", c.jsonl_err);
     free_work(&c);
 out:
+    launch_finish(&c);
     sigaction(SIGINT, &old_sa, NULL);
     pf_driver_free(c.drv);
     json_decref(c.failures);

@@ -634,6 +634,8 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
     out->t_start = pf_now();
     double deadline = by_time ? out->t_start + o->duration_s : INFINITY;
     double next_progress = out->t_start + 0.2;
+    double tick_every = o->tick_interval_s > 0 ? o->tick_interval_s : 0.25;
+    double next_tick = o->tick ? out->t_start + tick_every : INFINITY;
     d->next_scrape = o->metrics_url ? out->t_start : INFINITY;
     bool stopping = false;
     int rc = 0;
@@ -653,6 +655,15 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
             snprintf(out->abort_reason, sizeof out->abort_reason,
                      "server unreachable: %zu consecutive requests could not connect",
                      d->consecutive_connect_failures);
+        }
+        if (o->tick && now >= next_tick) {
+            char why[200] = "";
+            if (!stopping && o->tick(o->tick_ud, why, sizeof why) != 0) {
+                stopping = true;
+                out->aborted = true;
+                snprintf(out->abort_reason, sizeof out->abort_reason, "%s", why);
+            }
+            next_tick = now + tick_every;
         }
         /* arrivals up to now */
         if (!stopping) {
@@ -720,6 +731,8 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
             wake = next_progress;
         if (d->next_scrape < wake && !stopping)
             wake = d->next_scrape;
+        if (next_tick < wake)
+            wake = next_tick;
         if (o->stop && !stopping && now + 0.1 < wake)
             wake = now + 0.1; /* notice SIGINT promptly */
         int timeout_ms = -1;

@@ -66,6 +66,11 @@ typedef struct pf_driver_opts {
     double metrics_t0;               /* times in the series are relative to this */
     /* set asynchronously (SIGINT) to stop dispatching and cancel in-flight */
     volatile sig_atomic_t *stop;
+    /* called about every tick_interval_s (e.g. to see whether a launched
+     * server died); a non-zero return aborts the run with `why` as reason */
+    int (*tick)(void *ud, char *why, size_t whylen);
+    void *tick_ud;
+    double tick_interval_s;
 } pf_driver_opts;
 
 typedef struct pf_driver_out {

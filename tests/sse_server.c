@@ -512,6 +512,7 @@ static void begin_stream(conn *c, enum api api, const char *body, size_t blen)
     c->prompt_tokens = json_is_array(p) ? (long)json_array_size(p)
                        : json_is_string(p) ? count_words(json_string_value(p)) : 0;
     bool inc = json_is_true(json_object_get(json_object_get(b, "stream_options"), "include_usage"));
+    bool stream = json_is_true(json_object_get(b, "stream"));
     c->want_usage = C.usage == 1 || (C.usage == 0 && inc);
     json_decref(b);
     c->n = ++nstreams;
@@ -527,6 +528,35 @@ static void begin_stream(conn *c, enum api api, const char *body, size_t blen)
         if (rec)
             fflush(rec);
         _exit(0); /* the server dies with streams in flight */
+    }
+    if (!stream && c->fault == F_NONE) {
+        /* a plain (non-streaming) completion, answered at once */
+        long n = c->tokens;
+        char *text = malloc((size_t)n * 3 + 1);
+        for (long i = 0; i < n; i++)
+            memcpy(text + i * 3, " hi", 3);
+        text[n * 3] = '\0';
+        json_t *o = api == API_GENERATE
+            ? json_pack("{s:s,s:{s:i,s:i}}", "text", text, "meta_info", "prompt_tokens",
+                        (int)c->prompt_tokens, "completion_tokens", (int)n)
+            : api == API_CHAT
+            ? json_pack("{s:s,s:s,s:[{s:i,s:{s:s,s:s},s:s}],s:{s:i,s:i}}", "id", "pf", "object",
+                        "chat.completion", "choices", "index", 0, "message", "role", "assistant",
+                        "content", text, "finish_reason", "length", "usage", "prompt_tokens",
+                        (int)c->prompt_tokens, "completion_tokens", (int)n)
+            : json_pack("{s:s,s:s,s:[{s:i,s:s,s:s}],s:{s:i,s:i}}", "id", "pf", "object",
+                        "text_completion", "choices", "index", 0, "text", text, "finish_reason",
+                        "length", "usage", "prompt_tokens", (int)c->prompt_tokens,
+                        "completion_tokens", (int)n);
+        char *body2 = json_dumps(o, JSON_COMPACT);
+        c->t_headers = mono();
+        send_simple(c, 200, "application/json", body2);
+        c->sent_tokens = n;
+        free(body2);
+        json_decref(o);
+        free(text);
+        stream_end(c, "plain");
+        return;
     }
     switch (c->fault) {
     case F_500:

@@ -611,6 +611,63 @@ static void slo_goodput(void **state)
     server_stop(&s);
 }
 
+/* ---- --launch: start the server ourselves -------------------------------- */
+
+static int free_port(void)
+{
+    /* bind port 0, note it, close: a small race nobody else here plays */
+    server s;
+    server_start(&s, NULL);
+    int p = s.port;
+    server_stop(&s);
+    return p;
+}
+
+static void launch_runs_and_stops(void **state)
+{
+    (void)state;
+    char port[16], url[64];
+    snprintf(port, sizeof port, "%d", free_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%s", port);
+    const char *ok[] = {"--url", url, "--num-prompts", "8", "--concurrency", "2",
+                        "--random-input-len", "8", "--random-output-len", "8", "--no-progress",
+                        "--json", path("record.json"), "--launch-log", path("server.log"),
+                        "--launch", "--", SERVER, "--port", port, "--ttft-ms", "5", NULL};
+    assert_int_equal(run_client(ok), 0);
+    json_t *rec = record();
+    assert_string_equal(status(rec, "bench.launch"), "pass");
+    assert_string_equal(status(rec, "bench.requests"), "pass");
+    json_t *stop = json_object_get(json_object_get(json_object_get(rec, "bench"), "launch"), "stop");
+    assert_true(json_is_true(json_object_get(stop, "all_gone")));
+    json_decref(rec);
+
+    /* the server dies under load: the level stops, what finished is kept */
+    snprintf(port, sizeof port, "%d", free_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%s", port);
+    const char *dies[] = {"--url", url, "--num-prompts", "40", "--concurrency", "2",
+                          "--random-input-len", "8", "--random-output-len", "30", "--no-progress",
+                          "--json", path("record.json"), "--launch", "--", SERVER, "--port", port,
+                          "--ttft-ms", "5", "--itl-ms", "5", "--die-after", "9", NULL};
+    int rc = run_client(dies);
+    rec = record();
+    assert_true(rc == 1 || rc == 3);
+    assert_string_equal(status(rec, "bench.requests"), "error");
+    json_t *lv = json_array_get(json_object_get(json_object_get(rec, "bench"), "levels"), 0);
+    const char *ab = json_string_value(json_object_get(lv, "aborted"));
+    assert_non_null(ab);
+    assert_true(num(json_object_get(lv, "metrics"), "completed") >= 4);
+    json_decref(rec);
+
+    /* a command that is not a server: a verdict, not a hang */
+    const char *bogus[] = {"--url", url, "--ready-timeout", "5", "--no-progress", "--json",
+                           path("record.json"), "--launch", "--", "/bin/false", NULL};
+    rc = run_client(bogus);
+    assert_true(rc == 1 || rc == 3);
+    rec = record();
+    assert_string_equal(status(rec, "bench.server"), "error");
+    json_decref(rec);
+}
+
 /* ---- bad input: exit 2 before anything is sent ---------------------------- */
 
 static void bad_input(void **state)
@@ -634,6 +691,7 @@ static void bad_input(void **state)
         {{"--url", "http://127.0.0.1:1", "--min-goodput", "50", NULL}, "--min-goodput needs --slo"},
         {{"--url", "http://127.0.0.1:1", "--duration", "5", NULL}, "--duration needs"},
         {{"--url", "http://127.0.0.1:1", "--num-prompts", NULL}, "--num-prompts needs a value"},
+        {{"--url", "http://127.0.0.1:1", "--launch", NULL}, "--launch must be followed by --"},
         {{"--url", "http://127.0.0.1:1", "--dataset", "sharegpt", "--dataset-path",
           "/nonexistent/sg.json", NULL}, "/nonexistent/sg.json"},
     };
@@ -680,6 +738,7 @@ int main(void)
         cmocka_unit_test_teardown(sweep_and_sglang_jsonl, kill_live_server),
         cmocka_unit_test_teardown(open_loop_and_duration, kill_live_server),
         cmocka_unit_test_teardown(slo_goodput, kill_live_server),
+        cmocka_unit_test_teardown(launch_runs_and_stops, kill_live_server),
         cmocka_unit_test_teardown(bad_input, kill_live_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
