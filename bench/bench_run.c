@@ -484,6 +484,13 @@ static int run_level(runctx *c, size_t conc, double rate)
         json_object_set_new(w, "succeeded", json_integer((json_int_t)ok));
         json_object_set_new(w, "failures", pf_failures_json(wo.results, wo.n, 3));
         json_object_set_new(lv, "warmup", w);
+        if (interrupted) {
+            snprintf(c->abort_reason, sizeof c->abort_reason, "interrupted (Ctrl-C) during the warm-up");
+            c->aborted = true;
+            json_object_set_new(lv, "aborted", json_string(c->abort_reason));
+            pf_driver_out_free(&wo);
+            return -1;
+        }
         if (ok == 0) {
             const char *why = wo.n ? wo.results[0].error : wo.abort_reason;
             snprintf(c->abort_reason, sizeof c->abort_reason, "warm-up failed: %s",
@@ -600,8 +607,12 @@ static void decide_checks(runctx *c)
     pf_check_measure(rq, (double)c->failed, 0, "failed requests");
     if (c->aborted) {
         json_object_set_new(ev, "aborted", json_string(c->abort_reason));
-        pf_check_set(rq, PF_ERROR, "run stopped early: %s (%zu of %zu requests sent failed%s%s%s)",
-                     c->abort_reason, c->failed, c->sent, reasons[0] ? ": " : "", reasons, "");
+        if (c->sent)
+            pf_check_set(rq, PF_ERROR, "run stopped early: %s (%zu of %zu requests sent failed%s%s)",
+                         c->abort_reason, c->failed, c->sent, reasons[0] ? ": " : "", reasons);
+        else
+            pf_check_set(rq, PF_ERROR, "run stopped early: %s (no measured request was sent)",
+                         c->abort_reason);
         pf_check_remedy(rq, "see bench.levels[].failures in the record and the server's log");
         pf_run_set_incomplete(c->run, "%s", c->abort_reason);
     } else if (c->sent > 0 && c->completed == 0) {

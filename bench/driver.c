@@ -345,7 +345,7 @@ static void classify(xfer *x, CURLcode cc, pf_req_result *r)
     if (cc == CURLE_OK && x->status == 200)
         pf_sse_finish(&x->sse, on_line, x); /* a last line without newline */
     if (x->cancelled) {
-        set_fail(r, PF_FAIL_OTHER,
+        set_fail(r, PF_FAIL_CANCELLED,
                  pf_xasprintf("cancelled: the run was interrupted after %zu content events",
                               rs->content_events));
         return;
@@ -646,7 +646,7 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
         if (o->stop && *o->stop && !stopping) {
             stopping = true;
             out->aborted = true;
-            snprintf(out->abort_reason, sizeof out->abort_reason, "interrupted");
+            snprintf(out->abort_reason, sizeof out->abort_reason, "interrupted (Ctrl-C)");
         }
         if (!stopping && o->abort_after_connect_failures &&
             d->consecutive_connect_failures >= o->abort_after_connect_failures) {

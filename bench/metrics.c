@@ -10,7 +10,7 @@
 
 static const char *const FAIL_NAMES[PF_FAIL_KIND_COUNT] = {
     "none", "connect", "http", "reset", "timeout", "malformed",
-    "server_error", "no_done", "no_content", "not_sse", "other",
+    "server_error", "no_done", "no_content", "not_sse", "cancelled", "other",
 };
 
 const char *pf_fail_kind_name(pf_fail_kind k)

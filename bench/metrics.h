@@ -28,6 +28,7 @@ typedef enum pf_fail_kind {
     PF_FAIL_NO_DONE,     /* stream ended without data: [DONE] */
     PF_FAIL_NO_CONTENT,  /* stream ended without any content-bearing event */
     PF_FAIL_NOT_SSE,     /* 200 but the body held no SSE data lines */
+    PF_FAIL_CANCELLED,   /* in flight when the run was interrupted */
     PF_FAIL_OTHER,
     PF_FAIL_KIND_COUNT
 } pf_fail_kind;
