@@ -43,6 +43,8 @@ static void usage(FILE *f)
 "  --request-timeout S       deadline per request (300)\n"
 "  --connect-timeout S       deadline per connection attempt (10)\n"
 "  --max-connect-failures N  abort a level after N requests in a row cannot connect (20)\n"
+"  --busy-poll               spin instead of sleeping while requests are in flight: uses a\n"
+"                            whole core, removes the wake-up latency from time stamps\n"
 "\n"
 "dataset:\n"
 "  --dataset random|sharegpt|jsonl   (random)\n"
@@ -389,6 +391,10 @@ int pf_bench_parse(int argc, char **argv, pf_bench_opts *o, pf_err *err)
         }
         if (is(a, "--no-stream-usage")) {
             o->stream_usage = false;
+            continue;
+        }
+        if (is(a, "--busy-poll")) {
+            o->busy_poll = true;
             continue;
         }
         if (is(a, "--allow-missing-done")) {

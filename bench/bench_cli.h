@@ -56,6 +56,7 @@ typedef struct pf_bench_opts {
     double temperature;
     bool stream_usage;
     bool allow_missing_done;
+    bool busy_poll;                 /* --busy-poll */
     size_t max_connect_failures;
     bool no_progress;               /* --no-progress */
     bool progress;                  /* decided from --no-progress, -q and isatty(2) */

@@ -420,6 +420,7 @@ static void base_driver_opts(runctx *c, pf_driver_opts *d)
     d->request_timeout_s = o->request_timeout_s;
     d->connect_timeout_s = o->connect_timeout_s;
     d->allow_missing_done = o->allow_missing_done;
+    d->busy_poll = o->busy_poll;
     d->abort_after_connect_failures = o->max_connect_failures;
     d->on_result = on_result;
     d->ud = c;

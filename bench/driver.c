@@ -748,7 +748,8 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
             if (ne == 0 || now - d->oldest_pending > 1.0)
                 notify(d, 5e-4);
         } else {
-            ne = epoll_wait(d->epfd, evs, (int)(sizeof evs / sizeof evs[0]), timeout_ms);
+            ne = epoll_wait(d->epfd, evs, (int)(sizeof evs / sizeof evs[0]),
+                            o->busy_poll && d->in_flight ? 0 : timeout_ms);
         }
         d->stamp = pf_now();
         if (ne < 0 && errno != EINTR) {
@@ -778,7 +779,7 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
             curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         drain_done(d);
         double busy = pf_now() - d->stamp;
-        out->wakes++;
+        out->wakes += ne > 0; /* with --busy-poll most polls find nothing */
         out->wakes_over_1ms += busy > 1e-3;
         out->wakes_over_10ms += busy > 10e-3;
         if (busy > out->max_wake_s)

@@ -42,6 +42,7 @@ typedef struct pf_driver_opts {
     double request_timeout_s;        /* per request, whole transfer; > 0 */
     double connect_timeout_s;        /* > 0 */
     bool allow_missing_done;         /* accept a stream that ends without [DONE] */
+    bool busy_poll;                  /* spin on epoll while requests are in flight */
     /* load shape */
     size_t max_concurrency;          /* 0: unlimited */
     double request_rate;             /* requests/s; INFINITY: all at once */

@@ -4,7 +4,9 @@
 # ("Serving benchmark client"):
 #   1. client-added timing error at many concurrent streams: every content
 #      event's client time stamp minus the server's own time stamp taken just
-#      before write() (same machine, same CLOCK_MONOTONIC);
+#      before write() (same machine, same CLOCK_MONOTONIC): (a) ITL 20 ms,
+#      sleeping in epoll_wait; (b) the same with --busy-poll; (c) ITL 100 ms
+#      with --busy-poll;
 #   2. throughput: SSE events per second the client sustains on one core;
 #   3. memory per active stream;
 #   4. (when SGLANG_PY names a Python with sglang.benchmark.serving, see
@@ -46,18 +48,24 @@ stop_server() { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; spid
 rec_field() { python3 -c "import json,sys; r=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
 
 echo "== machine: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); pinning: ${pin_c:-none}"
-echo "== 1. timing error: $STREAMS streams, TTFT 50 ms, ITL ${ITL_MS}+-${JITTER_MS} ms, $TOKENS tokens, $PROMPTS requests"
-rm -f requests.jsonl server.jsonl
-start_server --record server.jsonl --ttft-ms 50 --itl-ms "$ITL_MS" --itl-jitter-ms "$JITTER_MS" \
-    --tokens "$TOKENS" --no-role
-cmd=($client --url "http://127.0.0.1:$port" --backend sglang-oai-chat --concurrency "$STREAMS"
-     --num-prompts "$PROMPTS" --random-input-len 64 --random-output-len "$TOKENS"
-     --random-range-ratio 1 --requests-jsonl requests.jsonl --json accuracy.json --no-progress -q)
-echo "   \$ ${pin_c:+$pin_c }${cmd[*]}"
-$pin_c "${cmd[@]}" >/dev/null || true
-stop_server
-python3 "$here/bench-accuracy.py" requests.jsonl server.jsonl
-echo "   client loop: $(rec_field accuracy.json "r['bench']['levels'][0]['client_loop']")"
+accuracy() { # label itl_ms jitter_ms tokens prompts [client flags...]
+    local label=$1 itl=$2 jit=$3 tok=$4 n=$5; shift 5
+    echo "== 1$label. timing error: $STREAMS streams, TTFT 50 ms, ITL ${itl}+-${jit} ms, $tok tokens, $n requests $*"
+    rm -f requests.jsonl server.jsonl
+    start_server --record server.jsonl --ttft-ms 50 --itl-ms "$itl" --itl-jitter-ms "$jit" \
+        --tokens "$tok" --no-role
+    cmd=($client --url "http://127.0.0.1:$port" --backend sglang-oai-chat --concurrency "$STREAMS"
+         --num-prompts "$n" --random-input-len 64 --random-output-len "$tok"
+         --random-range-ratio 1 --requests-jsonl requests.jsonl --json accuracy.json --no-progress -q "$@")
+    echo "   \$ ${pin_c:+$pin_c }${cmd[*]}"
+    $pin_c "${cmd[@]}" >/dev/null || true
+    stop_server
+    python3 "$here/bench-accuracy.py" requests.jsonl server.jsonl
+    echo "   client loop: $(rec_field accuracy.json "r['bench']['levels'][0]['client_loop']")"
+}
+accuracy a "$ITL_MS" "$JITTER_MS" "$TOKENS" "$PROMPTS"
+accuracy b "$ITL_MS" "$JITTER_MS" "$TOKENS" "$PROMPTS" --busy-poll
+accuracy c 100 25 60 $((STREAMS * 2)) --busy-poll
 
 echo "== 2. throughput: $TP_STREAMS streams x $TP_TOKENS one-token events, server writes whole responses at once"
 start_server --burst --tokens "$TP_TOKENS" --ttft-ms 0 --no-role
