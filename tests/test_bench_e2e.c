@@ -320,6 +320,7 @@ static void generate_per_token_itl(void **state)
     server_start(&s, sargs);
     const char *args[] = {"--url", s.url, "--backend", "sglang", "--num-prompts", "20",
                           "--concurrency", "4", "--random-input-len", "16", "--no-progress",
+                          "--busy-poll",
                           "--requests-jsonl", path("requests.jsonl"), "--json", path("record.json"), NULL};
     unlink(path("requests.jsonl"));
     assert_int_equal(run_client(args), 0);
