@@ -19,3 +19,10 @@ pf_add_unit(test_bench_e2e test_bench_e2e.c)
 add_dependencies(test_bench_e2e sse_server pf_bench)
 set_tests_properties(test_bench_e2e PROPERTIES TIMEOUT 600)
 pf_add_unit(test_bench_jscan test_bench_jscan.c)
+
+# Against a real llama.cpp server (scripts/install-deps-llama.sh); SKIPPED
+# with the reason when it is not installed.
+add_test(NAME bench_real_llama
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench_real_llama.sh $<TARGET_FILE:pf_bench>
+                 ${CMAKE_CURRENT_BINARY_DIR}/bench_real_llama)
+set_tests_properties(bench_real_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900)
