@@ -26,3 +26,10 @@ add_test(NAME bench_real_llama
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench_real_llama.sh $<TARGET_FILE:pf_bench>
                  ${CMAKE_CURRENT_BINARY_DIR}/bench_real_llama)
 set_tests_properties(bench_real_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900)
+
+# The records it writes match docs/run-record.schema.json.
+add_test(NAME bench_record_schema
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench_record_schema.sh $<TARGET_FILE:pf_bench>
+                 $<TARGET_FILE:sse_server> ${CMAKE_SOURCE_DIR}/scripts/validate-record.py
+                 ${CMAKE_CURRENT_BINARY_DIR}/bench_record_schema)
+set_tests_properties(bench_record_schema PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
