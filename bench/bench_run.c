@@ -543,6 +543,12 @@ static int run_level(runctx *c, size_t conc, double rate)
     json_object_set_new(lv, "sent", json_integer((json_int_t)out.n));
     json_object_set_new(lv, "not_sent", json_integer((json_int_t)out.not_sent));
     json_object_set_new(lv, "peak_in_flight", json_integer((json_int_t)out.peak_in_flight));
+    long conns = 0;
+    for (size_t i = 0; i < out.n; i++)
+        conns += out.results[i].connects;
+    /* about the concurrency when keep-alive works; about the request count
+     * when the server closes connections after each response */
+    json_object_set_new(lv, "connections_opened", json_integer(conns));
     json_object_set_new(lv, "accept_length", accept >= 0 ? json_real(accept) : json_null());
     json_t *loop = json_object();
     json_object_set_new(loop, "wakes", json_integer((json_int_t)out.wakes));

@@ -272,6 +272,11 @@ static int start_one(pf_driver *d, size_t index, pf_err *err)
     x->errbody[0] = x->head[0] = x->errbuf[0] = '\0';
     pf_sse_reset(&x->sse);
     CURL *e = x->easy;
+    /* A reused easy handle keeps curl's count of "connection died, retrying"
+     * across transfers (curl 7.88); a server that closes every keep-alive
+     * connection after a stream (llama.cpp's does) would make the 6th reuse
+     * fail.  Reset it: connections live in the multi handle's pool anyway. */
+    curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, o->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->slist);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->w->body);
@@ -281,6 +286,9 @@ static int start_one(pf_driver *d, size_t index, pf_err *err)
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* PF_BENCH_CURL_VERBOSE=1: curl's own trace on stderr, for diagnosing a
+     * server's connection handling */
+    curl_easy_setopt(e, CURLOPT_VERBOSE, getenv("PF_BENCH_CURL_VERBOSE") ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -444,6 +452,7 @@ static void finish_one(pf_driver *d, CURL *e, CURLcode cc)
     r->server_prompt_tokens = rs->server_prompt_tokens;
     r->content_events = rs->content_events;
     r->text_bytes = rs->text_bytes;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &r->connects);
     memcpy(r->id, rs->id, sizeof r->id);
     if (rs->n_itl) {
         r->itl = pf_xmalloc(rs->n_itl * sizeof *r->itl);

@@ -333,6 +333,7 @@ json_t *pf_req_result_json(const pf_req_result *r)
     json_object_set_new(o, "requested_output_len", json_integer(r->requested_output_len));
     json_object_set_new(o, "content_events", json_integer((json_int_t)r->content_events));
     json_object_set_new(o, "text_bytes", json_integer((json_int_t)r->text_bytes));
+    json_object_set_new(o, "connects", json_integer(r->connects));
     json_object_set_new(o, "response_id", r->id[0] ? json_string(r->id) : json_null());
     return o;
 }

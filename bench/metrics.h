@@ -56,6 +56,8 @@ typedef struct pf_req_result {
     long server_prompt_tokens; /* usage.prompt_tokens / meta_info; -1 unknown */
     size_t content_events;
     size_t text_bytes;
+    long connects;           /* connections this request had to open (curl's NUM_CONNECTS):
+                              * 0 = it reused a keep-alive one */
     char id[96];
 } pf_req_result;
 
