@@ -17,7 +17,7 @@
 # env:   STREAMS=1000 ITL_MS=20 JITTER_MS=5 TOKENS=100 PROMPTS=3000   accuracy run
 #        TP_STREAMS=64 TP_TOKENS=2000 TP_PROMPTS=500 RUNS=3            throughput runs
 #        SGLANG_PY=/path/to/venv/bin/python   OUT=/tmp/pf-bench-client
-# Pins the server to CPU 0 and the client to CPU 1 when there are two CPUs.
+#        PIN_SERVER=0 PIN_CLIENT=1   CPUs for the server and the client (taskset)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -33,7 +33,11 @@ mkdir -p "$OUT"; cd "$OUT"
 ulimit -n 65535 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 pin_s="" pin_c=""
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_s="taskset -c 0"; pin_c="taskset -c 1"; fi
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    # PIN_SERVER / PIN_CLIENT pick other CPUs (e.g. two physical cores, not
+    # hyperthread siblings, on a bigger machine)
+    pin_s="taskset -c ${PIN_SERVER:-0}"; pin_c="taskset -c ${PIN_CLIENT:-1}"
+fi
 spid=""
 cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
