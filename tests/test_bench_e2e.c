@@ -300,13 +300,16 @@ static void chat_timings_match_server(void **state)
     assert_int_equal((int)num(m, "completed"), 60);
     assert_int_equal((int)num(m, "total_output_tokens"), 60 * 12); /* from usage */
     double ttft = num(m, "mean_ttft_ms");
-    if (ttft < 24.5 || ttft > 35)
+    if (ttft < 24.5 || ttft > 60)
         fail_msg("mean TTFT %.3f ms; the server sends the first content at 25 ms", ttft);
     double max_err, p50;
     compare_timings(1, &max_err, &p50);
-    /* loose bounds for a shared CI machine; scripts/bench-client.sh measures
-     * the real figure on pinned cores */
-    if (p50 > 2e-3 || max_err > 50e-3)
+    /* loose bounds for a shared CI machine running tests in parallel under
+     * sanitizers; scripts/bench-client.sh measures the real figure on pinned
+     * cores.  Wrong attribution (role chunk as TTFT, per-token ITL on chat)
+     * would be off by milliseconds on every event, and seeing an event before
+     * it was sent is impossible. */
+    if (p50 > 2e-3 || max_err > 200e-3)
         fail_msg("client-added error: median %.1f us, max %.1f us", p50 * 1e6, max_err * 1e6);
     json_decref(rec);
 }
@@ -340,7 +343,7 @@ static void generate_per_token_itl(void **state)
     json_t *m = level_metrics(rec, 0);
     /* TPOT = (latency - ttft) / 19 with four 4-token gaps of ~4 ms: ~0.84 ms */
     double tpot = num(m, "mean_tpot_ms");
-    if (tpot < 0.8 || tpot > 1.5)
+    if (tpot < 0.8 || tpot > 3.0)
         fail_msg("mean TPOT %.3f ms", tpot);
     json_decref(rec);
 }
@@ -570,7 +573,7 @@ static void open_loop_and_duration(void **state)
     json_t *rec = record();
     json_t *lv = json_array_get(json_object_get(json_object_get(rec, "bench"), "levels"), 0);
     double d = num(json_object_get(lv, "metrics"), "duration");
-    if (d < 0.75 || d > 1.5)
+    if (d < 0.75 || d > 3.0)
         fail_msg("duration %.3f s for 30 requests at 40/s", d);
     assert_true(json_integer_value(json_object_get(lv, "peak_in_flight")) <= 2);
     json_decref(rec);
@@ -582,7 +585,7 @@ static void open_loop_and_duration(void **state)
     json_t *m = level_metrics(rec, 0);
     /* ~23 ms per request, 4 at a time, for 0.5 s: far more than 3 rows */
     assert_true(num(m, "completed") > 20);
-    assert_true(num(m, "duration") >= 0.5 && num(m, "duration") < 1.0);
+    assert_true(num(m, "duration") >= 0.5 && num(m, "duration") < 2.0);
     json_decref(rec);
     server_stop(&s);
 }
