@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/bench_cli.h"
 #include "core/record.h"
 #include "probes/check_cli.h"
 #include "probes/kernels_cli.h"
@@ -15,6 +16,7 @@ typedef struct command {
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
+    {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
 };
 
 static void usage(FILE *f)
