@@ -250,6 +250,24 @@ static bool resolve_comm_id(const char *id, double timeout_s, pf_netif_addr *out
     return ip[0] && pf_netif_addr_parse(ip, out) == 0; /* scope 0: NCCL assumes global */
 }
 
+/* The interfaces NCCL will pick on this node under its effective
+ * environment: shared by net.nccl_ifname and net.transport (which needs to
+ * know whether NET/Socket has any interface at all). */
+static void nccl_select(const pf_probe_ctx *ctx, const pf_nccl_env *env, int ver, const pf_netif_set *s,
+                        pf_nccl_ifsel_in *in, pf_netif_addr *comm_addr, pf_nccl_ifsel_out *out)
+{
+    memset(in, 0, sizeof *in);
+    in->socket_ifname = pf_nccl_env_get(env, "NCCL_SOCKET_IFNAME", NULL);
+    in->socket_family = pf_nccl_env_get(env, "NCCL_SOCKET_FAMILY", NULL);
+    in->comm_id = pf_nccl_env_get(env, "NCCL_COMM_ID", NULL);
+    in->nccl_version = ver;
+    in->entries = s->entries;
+    in->nentries = s->nentries;
+    if (in->comm_id && resolve_comm_id(in->comm_id, tool_timeout(ctx), comm_addr))
+        in->comm_id_addr = comm_addr;
+    pf_nccl_ifsel(in, out);
+}
+
 static void conf_findings(const pf_nccl_env *env, pf_net_verdict *vd)
 {
     for (size_t f = 0; f < pf_nccl_env_file_count(env); f++) {
@@ -280,19 +298,10 @@ void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
         pf_nccl_env_free(env);
         return;
     }
-    pf_nccl_ifsel_in in = {
-        .socket_ifname = pf_nccl_env_get(env, "NCCL_SOCKET_IFNAME", NULL),
-        .socket_family = pf_nccl_env_get(env, "NCCL_SOCKET_FAMILY", NULL),
-        .comm_id = pf_nccl_env_get(env, "NCCL_COMM_ID", NULL),
-        .nccl_version = ver,
-        .entries = s.entries,
-        .nentries = s.nentries,
-    };
+    pf_nccl_ifsel_in in;
     pf_netif_addr comm_addr;
-    if (in.comm_id && resolve_comm_id(in.comm_id, tool_timeout(ctx), &comm_addr))
-        in.comm_id_addr = &comm_addr;
     pf_nccl_ifsel_out out;
-    pf_nccl_ifsel(&in, &out);
+    nccl_select(ctx, env, ver, &s, &in, &comm_addr, &out);
     pf_net_verdict vd;
     pf_net_verdict_init(&vd);
     pf_nccl_ifsel_judge(&in, &out, &s, &vd);
@@ -441,18 +450,9 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
     pf_nccl_ifsel_out sel;
     memset(&sel, 0, sizeof sel);
     if (have_ifs) {
-        pf_nccl_ifsel_in si = {
-            .socket_ifname = pf_nccl_env_get(env, "NCCL_SOCKET_IFNAME", NULL),
-            .socket_family = pf_nccl_env_get(env, "NCCL_SOCKET_FAMILY", NULL),
-            .comm_id = pf_nccl_env_get(env, "NCCL_COMM_ID", NULL),
-            .nccl_version = ver,
-            .entries = s.entries,
-            .nentries = s.nentries,
-        };
+        pf_nccl_ifsel_in si;
         pf_netif_addr comm_addr;
-        if (si.comm_id && resolve_comm_id(si.comm_id, tool_timeout(ctx), &comm_addr))
-            si.comm_id_addr = &comm_addr;
-        pf_nccl_ifsel(&si, &sel);
+        nccl_select(ctx, env, ver, &s, &si, &comm_addr, &sel);
     }
 
     pf_rdma_set rdma;
