@@ -16,6 +16,16 @@ if ! command -v hyperfine >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends hyperfine
 fi
+# The test suite compares the scanner with cuobjdump (test kernels_vs_cuobjdump).  CUDA 13.0's
+# runfile install here has none, so the tests get PyPI's into /opt/preflight-test/cuobjdump.
+if ! command -v cuobjdump >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/cuobjdump ] &&
+   [ -z "$(find /opt/preflight-test/cuobjdump -type f -name cuobjdump 2>/dev/null | head -1)" ]; then
+    echo "install-deps-kernels: cuobjdump from PyPI (nvidia-cuda-cuobjdump) into /opt/preflight-test/cuobjdump"
+    $SUDO mkdir -p /opt/preflight-test
+    $SUDO python3 -m venv /opt/preflight-test/cuobjdump
+    $SUDO /opt/preflight-test/cuobjdump/bin/pip install -q nvidia-cuda-cuobjdump ||
+        echo "install-deps-kernels: could not install cuobjdump; kernels_vs_cuobjdump will be skipped"
+fi
 if [ "${1:-}" = "--cuobjdump" ]; then
     v="$here/.venv-cuobjdump"
     [ -x "$v/bin/pip" ] || python3 -m venv "$v"

@@ -19,9 +19,10 @@ add_test(NAME kernels_cli
                  "${Python3_EXECUTABLE}" ${CMAKE_SOURCE_DIR})
 set_tests_properties(kernels_cli PROPERTIES TIMEOUT 300)
 # Inventory vs cuobjdump on the toolkit's libraries, when cuobjdump exists
-# (skipped otherwise: CUDA 13.0's runfile here has no cuobjdump; set CUOBJDUMP).
+# (skipped otherwise: CUDA 13.0's runfile here has no cuobjdump, so scripts/install-deps-kernels.sh
+# puts PyPI's in /opt/preflight-test/cuobjdump; CUOBJDUMP overrides).
 add_test(NAME kernels_vs_cuobjdump
-         COMMAND sh -c "c=\${CUOBJDUMP:-$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)}; \
+         COMMAND sh -c "c=\${CUOBJDUMP:-$(command -v cuobjdump || find /usr/local/cuda/bin /opt/preflight-test/cuobjdump -type f -name cuobjdump 2>/dev/null | head -1)}; \
                         [ -x \"$c\" ] && [ -d /usr/local/cuda/lib64 ] || { echo 'SKIP: no cuobjdump or no /usr/local/cuda/lib64'; exit 77; }; \
                         CUOBJDUMP=$c PREFLIGHT=$<TARGET_FILE:pf-kernels> sh ${CMAKE_SOURCE_DIR}/scripts/compare-cuobjdump.sh /usr/local/cuda/lib64")
 set_tests_properties(kernels_vs_cuobjdump PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
