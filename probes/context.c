@@ -1,6 +1,8 @@
 /* context.c -- see context.h. */
 #include "probes/context.h"
 
+#include "probes/netif.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,11 @@ void pf_ctx_free(pf_probe_ctx *ctx)
 {
     pf_cuda_close(ctx->cuda);
     pf_pyenv_free(ctx->pyenv);
+    if (ctx->netif) {
+        pf_netif_set_free(ctx->netif);
+        free(ctx->netif);
+    }
+    ctx->netif = NULL;
     ctx->cuda = NULL;
     ctx->pyenv = NULL;
 }
@@ -56,6 +63,21 @@ pf_pyenv *pf_ctx_pyenv(pf_probe_ctx *ctx, const char **why)
     if (!ctx->pyenv && why)
         *why = ctx->pyenv_err.msg;
     return ctx->pyenv;
+}
+
+const struct pf_netif_set *pf_ctx_netif(pf_probe_ctx *ctx, const char **why)
+{
+    if (!ctx->netif_tried) {
+        ctx->netif_tried = true;
+        pf_netif_set *s = pf_xcalloc(1, sizeof *s);
+        if (pf_netif_collect(NULL, s, &ctx->netif_err) == 0)
+            ctx->netif = s;
+        else
+            free(s);
+    }
+    if (!ctx->netif && why)
+        *why = ctx->netif_err.msg;
+    return ctx->netif;
 }
 
 int pf_parse_arch(const char *s, int *major, int *minor)

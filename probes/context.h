@@ -40,6 +40,8 @@ typedef struct pf_target {
     int integrated;            /* -1 unknown */
 } pf_target;
 
+struct pf_netif_set;
+
 typedef struct pf_probe_ctx {
     const pf_probe_opts *opts;
     pf_run *run;
@@ -50,6 +52,11 @@ typedef struct pf_probe_ctx {
     pf_pyenv *pyenv;
     bool pyenv_tried;
     pf_err pyenv_err;
+    /* the interface inventory, collected once so that every net.* check
+     * judges the same interfaces (they can change between two scans) */
+    struct pf_netif_set *netif;
+    bool netif_tried;
+    pf_err netif_err;
     pf_target targets[PF_CUDA_MAX_DEVICES];
     size_t ntargets;
     bool targets_done;
@@ -61,6 +68,8 @@ pf_cuda *pf_ctx_cuda(pf_probe_ctx *ctx);                   /* never NULL */
 const pf_cuda_facts *pf_ctx_cuda_facts(pf_probe_ctx *ctx); /* never NULL */
 /* NULL when no environment could be found; *why (if non-NULL) says why. */
 pf_pyenv *pf_ctx_pyenv(pf_probe_ctx *ctx, const char **why);
+/* NULL when the interfaces could not be listed; *why (if non-NULL) says why. */
+const struct pf_netif_set *pf_ctx_netif(pf_probe_ctx *ctx, const char **why);
 /* Parse "X.Y" (also "sm_XY", "XY", "X.Ya"); returns 0 and fills major/minor. */
 int pf_parse_arch(const char *s, int *major, int *minor);
 /* Targets: the --arch value if given, else every local device.  Returns the

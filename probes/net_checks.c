@@ -178,19 +178,19 @@ void pf_net_interfaces_judge(const pf_netif_set *s, const pf_rdma_set *r, pf_net
 void pf_probe_net_interfaces(pf_probe_ctx *ctx)
 {
     pf_check *c = pf_check_add(ctx->run, ctx->node, "net.interfaces");
-    pf_netif_set s;
-    pf_err err;
-    if (pf_netif_collect(NULL, &s, &err) != 0) {
-        pf_check_set(c, PF_ERROR, "could not list interfaces: %s", err.msg);
+    const char *why = NULL;
+    const pf_netif_set *s = pf_ctx_netif(ctx, &why);
+    if (!s) {
+        pf_check_set(c, PF_ERROR, "could not list interfaces: %s", why);
         return;
     }
     pf_rdma_set r;
     pf_rdma_scan(NULL, &r);
     pf_net_verdict vd;
     pf_net_verdict_init(&vd);
-    pf_net_interfaces_judge(&s, &r, &vd);
+    pf_net_interfaces_judge(s, &r, &vd);
 
-    json_t *ifs = pf_netif_set_to_json(&s);
+    json_t *ifs = pf_netif_set_to_json(s);
     json_t *rd = pf_rdma_to_json(&r);
     json_t *ev = pf_check_evidence(c);
     json_object_set_new(ev, "interfaces", json_deep_copy(ifs));
@@ -201,8 +201,8 @@ void pf_probe_net_interfaces(pf_probe_ctx *ctx)
 
     char line[1024] = "";
     size_t up = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        const pf_netif *nif = &s.ifs[i];
+    for (size_t i = 0; i < s->n; i++) {
+        const pf_netif *nif = &s->ifs[i];
         if (!(nif->flags & PF_IFF_RUNNING) || strcmp(nif->kind, "loopback") == 0 || nif->naddrs == 0)
             continue;
         up++;
@@ -214,12 +214,11 @@ void pf_probe_net_interfaces(pf_probe_ctx *ctx)
     const char *w = worst_msg(&vd);
     char summary[1400];
     snprintf(summary, sizeof summary, "%zu interfaces, %zu running with addresses%s%s; %zu RDMA device(s), %zu "
-             "active port(s)%s%s", s.n, up, up ? ": " : "", line, r.n, pf_rdma_usable_ports(&r),
+             "active port(s)%s%s", s->n, up, up ? ": " : "", line, r.n, pf_rdma_usable_ports(&r),
              w ? " -- " : "", w ? w : "");
     finish_check(c, &vd, summary);
     pf_net_verdict_free(&vd);
     pf_rdma_set_free(&r);
-    pf_netif_set_free(&s);
 }
 
 /* ---- net.nccl_ifname --------------------------------------------------- */
@@ -291,20 +290,20 @@ void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
     char *home = pf_nccl_home_dir();
     pf_nccl_env *env = pf_nccl_env_load(environ, home, NULL, ver);
     free(home);
-    pf_netif_set s;
-    pf_err err;
-    if (pf_netif_collect(NULL, &s, &err) != 0) {
-        pf_check_set(c, PF_ERROR, "could not list interfaces: %s", err.msg);
+    const char *why = NULL;
+    const pf_netif_set *s = pf_ctx_netif(ctx, &why);
+    if (!s) {
+        pf_check_set(c, PF_ERROR, "could not list interfaces: %s", why);
         pf_nccl_env_free(env);
         return;
     }
     pf_nccl_ifsel_in in;
     pf_netif_addr comm_addr;
     pf_nccl_ifsel_out out;
-    nccl_select(ctx, env, ver, &s, &in, &comm_addr, &out);
+    nccl_select(ctx, env, ver, s, &in, &comm_addr, &out);
     pf_net_verdict vd;
     pf_net_verdict_init(&vd);
-    pf_nccl_ifsel_judge(&in, &out, &s, &vd);
+    pf_nccl_ifsel_judge(&in, &out, s, &vd);
     conf_findings(env, &vd);
 
     json_t *ev = pf_check_evidence(c);
@@ -375,7 +374,6 @@ void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
     }
     finish_check(c, &vd, summary);
     pf_net_verdict_free(&vd);
-    pf_netif_set_free(&s);
     pf_nccl_env_free(env);
 }
 
@@ -384,10 +382,10 @@ void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
 void pf_probe_net_gloo(pf_probe_ctx *ctx)
 {
     pf_check *c = pf_check_add(ctx->run, ctx->node, "net.gloo");
-    pf_netif_set s;
-    pf_err err;
-    if (pf_netif_collect(NULL, &s, &err) != 0) {
-        pf_check_set(c, PF_ERROR, "could not list interfaces: %s", err.msg);
+    const char *why = NULL;
+    const pf_netif_set *s = pf_ctx_netif(ctx, &why);
+    if (!s) {
+        pf_check_set(c, PF_ERROR, "could not list interfaces: %s", why);
         return;
     }
     pf_gloo_facts host;
@@ -396,7 +394,7 @@ void pf_probe_net_gloo(pf_probe_ctx *ctx)
         .gloo_ifname = getenv("GLOO_SOCKET_IFNAME"),
         .tp_ifname = getenv("TP_SOCKET_IFNAME"),
         .host = &host,
-        .ifs = &s,
+        .ifs = s,
     };
     pf_gloo_out out;
     pf_net_verdict vd;
@@ -429,7 +427,6 @@ void pf_probe_net_gloo(pf_probe_ctx *ctx)
     finish_check(c, &vd, summary);
     pf_net_verdict_free(&vd);
     pf_gloo_facts_free(&host);
-    pf_netif_set_free(&s);
 }
 
 /* ---- net.transport ----------------------------------------------------- */
@@ -444,15 +441,15 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
     free(home);
 
     /* Does NET/Socket (and IB's out-of-band socket) find an interface? */
-    pf_netif_set s;
-    pf_err err;
-    bool have_ifs = pf_netif_collect(NULL, &s, &err) == 0;
+    const char *why = NULL;
+    const pf_netif_set *s = pf_ctx_netif(ctx, &why);
+    bool have_ifs = s != NULL;
     pf_nccl_ifsel_out sel;
     memset(&sel, 0, sizeof sel);
     if (have_ifs) {
         pf_nccl_ifsel_in si;
         pf_netif_addr comm_addr;
-        nccl_select(ctx, env, ver, &s, &si, &comm_addr, &sel);
+        nccl_select(ctx, env, ver, s, &si, &comm_addr, &sel);
     }
 
     pf_rdma_set rdma;
@@ -510,7 +507,7 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
     pf_net_verdict_init(&vd);
     pf_nccl_net_decide(&in, &out, &vd);
     if (!have_ifs)
-        pf_net_verdict_add(&vd, PF_PASS, "interfaces_unknown", "could not list interfaces: %s", err.msg);
+        pf_net_verdict_add(&vd, PF_PASS, "interfaces_unknown", "could not list interfaces: %s", why);
     for (size_t i = 0; i < pl.notes.n; i++)
         pf_net_verdict_add(&vd, PF_PASS, "collection_note", "%s", pl.notes.v[i]);
 
@@ -547,7 +544,5 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
     }
     pf_netplugin_facts_free(&pl);
     pf_rdma_set_free(&rdma);
-    if (have_ifs)
-        pf_netif_set_free(&s);
     pf_nccl_env_free(env);
 }
