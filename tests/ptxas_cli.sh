@@ -10,6 +10,10 @@ set -- $("$mkfx") || exit 1
 root=$1; venv=$2
 trap 'rm -rf "$root"' EXIT
 unset TRITON_PTXAS_PATH TRITON_PTXAS_BLACKWELL_PATH CUDA_HOME CUDA_PATH VIRTUAL_ENV
+# The remedy names the first ptxas on $PATH that assembles the target, so the
+# expected text depends on PATH: pin it (CI's PATH has /usr/local/bin, with a
+# wrapper script, ahead of /usr/local/cuda/bin; a developer's may not).
+PATH=/usr/local/cuda/bin:$PATH; export PATH
 fails=0
 run() { # run WANT_EXIT WANT_STATUS WANT_TEXT ARCH [ENV=VALUE]
     want=$1 st=$2 text=$3 arch=$4
@@ -35,5 +39,9 @@ run 0 pass "(CUDA 12.9) for sm_121a" 12.1
 run 0 pass "TRITON_PTXAS_BLACKWELL_PATH=/usr/local/cuda/bin/ptxas" 11.0 TRITON_PTXAS_BLACKWELL_PATH=/usr/local/cuda/bin/ptxas
 run 1 fail "TRITON_PTXAS_PATH is set but has no effect" 11.0 TRITON_PTXAS_PATH=/usr/local/cuda/bin/ptxas
 run 0 warn "silently falls back" 12.1 TRITON_PTXAS_BLACKWELL_PATH=/nonexistent/ptxas
+# A wrapper script first on PATH (as /usr/local/bin/ptxas is on some hosts):
+# it is what the user will export, so the remedy must name it, not the target.
+mkdir -p "$root/wrap" && printf '#!/bin/sh\nexec /usr/local/cuda/bin/ptxas "$@"\n' >"$root/wrap/ptxas" && chmod +x "$root/wrap/ptxas"
+run 1 fail "export TRITON_PTXAS_BLACKWELL_PATH=$root/wrap/ptxas " 11.0 PATH="$root/wrap:$PATH"
 echo "$fails failed"
 [ "$fails" -eq 0 ]
