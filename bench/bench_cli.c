@@ -1,6 +1,8 @@
 /* bench_cli.c -- `preflight bench` flags (see bench_cli.h, docs/bench.md). */
 #include "bench/bench_cli.h"
 
+#include "bench/driver.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -44,7 +46,10 @@ static void usage(FILE *f)
 "  --connect-timeout S       deadline per connection attempt (10)\n"
 "  --max-connect-failures N  abort a level after N requests in a row cannot connect (20)\n"
 "  --busy-poll               spin instead of sleeping while requests are in flight: uses a\n"
-"                            whole core, removes the wake-up latency from time stamps\n"
+"                            whole core (per thread), removes the wake-up latency from time stamps\n"
+"  --threads N|auto          client event-loop threads, 1-64 (1); the streams are spread\n"
+"                            over them, the concurrency limit and arrival schedule stay\n"
+"                            global; auto: one per 128 streams, at most half the CPUs\n"
 "\n"
 "dataset:\n"
 "  --dataset random|sharegpt|jsonl   (random)\n"
@@ -101,6 +106,7 @@ void pf_bench_opts_init(pf_bench_opts *o)
     o->ignore_eos = true;
     o->stream_usage = true;
     o->max_connect_failures = 20;
+    o->threads = 1;
     pf_http_headers_init(&o->headers);
     pf_output_opts_init(&o->out);
 }
@@ -177,7 +183,7 @@ static const char *const VALUED[] = {
     "--dataset-path", "--random-input-len", "--random-output-len", "--random-range-ratio",
     "--random-prompt", "--token-id-range", "--sharegpt-output-len", "--default-output-len",
     "--extra-request-body", "--temperature", "--slo", "--min-goodput", "--requests-jsonl",
-    "--sglang-jsonl", "--tag", "--metrics-interval", "--launch-log", NULL,
+    "--sglang-jsonl", "--tag", "--metrics-interval", "--launch-log", "--threads", NULL,
 };
 
 static int one_flag(pf_bench_opts *o, const char *a, const char *v, pf_err *err)
@@ -224,6 +230,18 @@ static int one_flag(pf_bench_opts *o, const char *a, const char *v, pf_err *err)
         if (parse_long(a, v, 1, 1000000, &l, err) < 0)
             return -1;
         o->max_concurrency = (size_t)l;
+    } else if (is(a, "--threads")) {
+        if (is(v, "auto")) {
+            o->threads = 0;
+            return 0;
+        }
+        char *end;
+        errno = 0;
+        long t = strtol(v, &end, 10);
+        if (end == v || *end || errno || t < 1 || t > PF_DRIVER_MAX_THREADS)
+            return pf_err_set(err, "--threads: '%s' is not an integer in [1, %d] or auto", v,
+                              PF_DRIVER_MAX_THREADS);
+        o->threads = (size_t)t;
     } else if (is(a, "--warmup-requests")) {
         if (parse_long(a, v, 0, 100000, &l, err) < 0)
             return -1;

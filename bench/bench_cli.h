@@ -57,6 +57,7 @@ typedef struct pf_bench_opts {
     bool stream_usage;
     bool allow_missing_done;
     bool busy_poll;                 /* --busy-poll */
+    size_t threads;                 /* --threads; 0: auto (per level, pf_driver_auto_threads) */
     size_t max_connect_failures;
     bool no_progress;               /* --no-progress */
     bool progress;                  /* decided from --no-progress, -q and isatty(2) */

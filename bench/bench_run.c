@@ -104,6 +104,8 @@ static json_t *config_json(const pf_bench_opts *o)
         json_array_append_new(lv, json_integer((json_int_t)o->levels[i]));
     json_object_set_new(c, "concurrency", lv);
     json_object_set_new(c, "warmup_requests", json_integer((json_int_t)o->warmup_requests));
+    json_object_set_new(c, "threads",
+                        o->threads ? json_integer((json_int_t)o->threads) : json_string("auto"));
     json_object_set_new(c, "seed", json_integer((json_int_t)o->seed));
     json_object_set_new(c, "request_timeout_s", json_real(o->request_timeout_s));
     json_object_set_new(c, "ignore_eos", json_boolean(o->ignore_eos));
@@ -206,6 +208,12 @@ static void base_driver_opts(runctx *c, pf_driver_opts *d)
     }
 }
 
+/* --threads for one level: as given, or auto from its concurrency limit */
+static size_t level_threads(const pf_bench_opts *o, size_t conc)
+{
+    return o->threads ? o->threads : pf_driver_auto_threads(conc, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
 static void merge_failures(json_t *into, const json_t *f)
 {
     const char *k;
@@ -239,6 +247,7 @@ static int run_level(runctx *c, size_t conc, double rate)
         pf_driver_opts wd;
         base_driver_opts(c, &wd);
         wd.max_concurrency = conc;
+        wd.threads = level_threads(o, conc);
         wd.request_rate = INFINITY;
         wd.num_requests = o->warmup_requests;
         wd.work = &c->warm;
@@ -281,6 +290,7 @@ static int run_level(runctx *c, size_t conc, double rate)
     pf_driver_opts d;
     base_driver_opts(c, &d);
     d.max_concurrency = conc;
+    d.threads = level_threads(o, conc);
     d.request_rate = rate;
     d.burstiness = o->burstiness;
     d.num_requests = o->duration_s > 0 ? 0 : c->n_work;
@@ -317,6 +327,7 @@ static int run_level(runctx *c, size_t conc, double rate)
     json_object_set_new(lv, "sent", json_integer((json_int_t)out.n));
     json_object_set_new(lv, "not_sent", json_integer((json_int_t)out.not_sent));
     json_object_set_new(lv, "peak_in_flight", json_integer((json_int_t)out.peak_in_flight));
+    json_object_set_new(lv, "client_threads", json_integer((json_int_t)out.threads));
     long conns = 0;
     for (size_t i = 0; i < out.n; i++)
         conns += out.results[i].connects;

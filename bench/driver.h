@@ -1,6 +1,12 @@
 /* driver.h -- the load generator: many concurrent streaming requests on one
- * thread (libcurl multi, socket interface, epoll), paced closed- or
- * open-loop, each timed by pf_resp.
+ * or more event-loop threads (each: libcurl multi, socket interface, epoll),
+ * paced closed- or open-loop, each timed by pf_resp.
+ *
+ * Threads (opts.threads > 1): the streams are spread over N loops, each with
+ * its own curl handles and connections.  What bench_serving defines stays
+ * global: one concurrency semaphore over all threads, one arrival schedule,
+ * request i uses work[i % n_work], indices are claimed in order from one
+ * counter (driver_mt.c says how and why).
  *
  * Timing: a request's clock starts right before it is handed to curl, after
  * it got its concurrency slot (bench_serving's `st` inside the semaphore).
@@ -43,6 +49,7 @@ typedef struct pf_driver_opts {
     double connect_timeout_s;        /* > 0 */
     bool allow_missing_done;         /* accept a stream that ends without [DONE] */
     bool busy_poll;                  /* spin on epoll while requests are in flight */
+    size_t threads;                  /* event-loop threads; 0 or 1: the caller's only */
     /* load shape */
     size_t max_concurrency;          /* 0: unlimited */
     double request_rate;             /* requests/s; INFINITY: all at once */
@@ -54,7 +61,8 @@ typedef struct pf_driver_opts {
     /* the work: request i uses work[i % n_work] */
     const pf_work *work;
     size_t n_work;
-    /* called as each request finishes (JSONL writer, progress) */
+    /* called as each request finishes (JSONL writer); never concurrently,
+     * from whichever thread ran the request */
     void (*on_result)(void *ud, const pf_req_result *r);
     void *ud;
     /* progress line on stderr (caller decides: TTY and not quiet) */
@@ -68,14 +76,16 @@ typedef struct pf_driver_opts {
     /* set asynchronously (SIGINT) to stop dispatching and cancel in-flight */
     volatile sig_atomic_t *stop;
     /* called about every tick_interval_s (e.g. to see whether a launched
-     * server died); a non-zero return aborts the run with `why` as reason */
+     * server died), on the caller's thread only; a non-zero return aborts
+     * the run with `why` as reason.  Progress and scrapes are the caller's
+     * thread's too. */
     int (*tick)(void *ud, char *why, size_t whylen);
     void *tick_ud;
     double tick_interval_s;
 } pf_driver_opts;
 
 typedef struct pf_driver_out {
-    pf_req_result *results;          /* one per request sent, in dispatch order */
+    pf_req_result *results;          /* one per request sent, by index (= dispatch order) */
     size_t n;
     double t_start;                  /* monotonic: just before the first dispatch */
     double t_end;                    /* monotonic: when the last request finished */
@@ -84,10 +94,12 @@ typedef struct pf_driver_out {
     char abort_reason[256];
     size_t scrapes_ok, scrapes_failed;
     char scrape_error[256];
-    size_t peak_in_flight;
-    /* how long the loop spent on one wake-up: bytes that arrive meanwhile
+    size_t peak_in_flight;           /* over all threads */
+    size_t threads;                  /* event-loop threads that ran */
+    /* how long a loop spent on one wake-up: bytes that arrive meanwhile
      * on an already-ready socket carry that wake-up's time stamp, so this
-     * bounds the client-side timing error */
+     * bounds the client-side timing error.  Counts are summed over the
+     * threads, maxima are the largest of any thread. */
     size_t wakes, wakes_over_1ms, wakes_over_10ms, max_events_per_wake;
     double max_wake_s;
 } pf_driver_out;
@@ -105,5 +117,11 @@ void pf_driver_out_free(pf_driver_out *out);
  * accumulated and rescaled so the last arrival is at n/rate.  All zeros for
  * an infinite rate.  Pure, for tests. */
 void pf_arrival_schedule(size_t n, double rate, double burstiness, pf_rng *rng, double *t);
+
+#define PF_DRIVER_MAX_THREADS 64
+/* `--threads auto`: one thread per 128 streams of `concurrency` (4 when it
+ * is unbounded, 0), at most half of `ncpu` (the server or other work may
+ * share the host), at least 1, at most PF_DRIVER_MAX_THREADS.  Pure. */
+size_t pf_driver_auto_threads(size_t concurrency, long ncpu);
 
 #endif

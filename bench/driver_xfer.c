@@ -137,8 +137,6 @@ int pf_drv_start_one(pf_driver *d, size_t index, pf_err *err)
     x->slot = d->in_flight;
     x->cancelled = false;
     d->active[d->in_flight++] = x;
-    if (d->in_flight > d->out->peak_in_flight)
-        d->out->peak_in_flight = d->in_flight;
     return 0;
 }
 
@@ -287,10 +285,7 @@ void pf_drv_finish_one(pf_driver *d, CURL *e, CURLcode cc)
         memcpy(r->itl, rs->itl, rs->n_itl * sizeof *r->itl);
         r->n_itl = rs->n_itl;
     }
-    if (r->fail == PF_FAIL_CONNECT)
-        d->consecutive_connect_failures++;
-    else
-        d->consecutive_connect_failures = 0;
+    pf_drv_release(d->run, r->success, r->fail == PF_FAIL_CONNECT);
     free(rs->error);
     rs->error = NULL;
     xfer_put(d, x);
@@ -306,19 +301,29 @@ void pf_drv_finish_one(pf_driver *d, CURL *e, CURLcode cc)
 }
 
 /* Hand finished results to on_result for at most `budget` seconds (all of
- * them when budget < 0). */
-void pf_drv_notify(pf_driver *d, double budget)
+ * them when budget < 0, waiting for the lock if need be).  on_result is
+ * not thread-safe, so it runs under the run's lock; with a budget a loop
+ * does not wait for that lock (its sockets would wait too) but tries again
+ * later. */
+bool pf_drv_notify(pf_driver *d, double budget)
 {
+    pthread_mutex_t *mu = &d->run->result_mu;
+    if (budget < 0)
+        pthread_mutex_lock(mu);
+    else if (pthread_mutex_trylock(mu) != 0)
+        return false;
     double until = pf_now() + budget;
     while (d->pending_head < d->npending) {
         d->o->on_result(d->o->ud, &d->out->results[d->pending[d->pending_head++]]);
         if (budget >= 0 && pf_now() >= until)
             break;
     }
+    pthread_mutex_unlock(mu);
     if (d->pending_head == d->npending)
         d->pending_head = d->npending = 0;
     else
         d->oldest_pending = pf_now();
+    return true;
 }
 
 /* ---- Prometheus scraping ---------------------------------------------- */

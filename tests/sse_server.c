@@ -8,7 +8,9 @@
  * chosen way on every Nth request.  With --record FILE it writes one JSON line
  * per stream with the CLOCK_MONOTONIC time taken just before and just after
  * each write() of an event, so a test can compare the client's TTFT/ITL/E2E
- * with what was actually sent (client and server share the clock).
+ * with what was actually sent (client and server share the clock), and the
+ * number of streams in progress when it began ("active": the client's
+ * concurrency as the server saw it).
  *
  *   sse_server --port-file F [--port N] [--record F] [--ttft-ms 20]
  *     [--itl-ms 5] [--itl-jitter-ms 0] [--tokens N] [--chunk-tokens 1]
@@ -65,6 +67,7 @@ typedef struct conn {
     double next_t;
     size_t heap_i;
     double t_req, t_headers;
+    long active_at_start; /* streams in progress when this one began, itself included */
     ev *evs;
     size_t nev, capev;
     char path[64];
@@ -246,9 +249,10 @@ static void record(conn *c, const char *end)
     if (!rec)
         return;
     fprintf(rec, "{\"n\":%ld,\"id\":\"pf-%ld\",\"path\":\"%s\",\"fault\":\"%s\",\"end\":\"%s\","
-                 "\"tokens\":%ld,\"prompt_tokens\":%ld,\"t_req\":%.9f,\"t_headers\":%.9f,\"events\":[",
+                 "\"tokens\":%ld,\"prompt_tokens\":%ld,\"active\":%ld,\"t_req\":%.9f,\"t_headers\":%.9f,"
+                 "\"events\":[",
             c->n, c->n, c->path, FAULTS[c->fault], end, c->sent_tokens, c->prompt_tokens,
-            c->t_req, c->t_headers);
+            c->active_at_start, c->t_req, c->t_headers);
     for (size_t i = 0; i < c->nev; i++)
         fprintf(rec, "%s[%.9f,%.9f,\"%c\"]", i ? "," : "", c->evs[i].t0, c->evs[i].t1,
                 c->evs[i].kind);
@@ -523,7 +527,7 @@ static void begin_stream(conn *c, enum api api, const char *body, size_t blen)
     c->nev = 0;
     c->fault = (C.fault_every > 0 && c->n % C.fault_every == 0) ? C.fault : F_NONE;
     c->active = true;
-    nactive++;
+    c->active_at_start = ++nactive;
     if (C.die_after > 0 && c->n >= C.die_after) {
         if (rec)
             fflush(rec);
