@@ -6,7 +6,8 @@
 #      event's client time stamp minus the server's own time stamp taken just
 #      before write() (same machine, same CLOCK_MONOTONIC): (a) ITL 20 ms,
 #      sleeping in epoll_wait; (b) the same with --busy-poll; (c) ITL 100 ms
-#      with --busy-poll;
+#      with --busy-poll; all with --threads $THREADS (client event-loop
+#      threads, default 1);
 #   2. throughput: SSE events per second the client sustains on one core;
 #   3. memory per active stream;
 #   4. (when SGLANG_PY names a Python with sglang.benchmark.serving, see
@@ -17,7 +18,11 @@
 # env:   STREAMS=1000 ITL_MS=20 JITTER_MS=5 TOKENS=100 PROMPTS=3000   accuracy run
 #        TP_STREAMS=64 TP_TOKENS=2000 TP_PROMPTS=500 RUNS=3            throughput runs
 #        SGLANG_PY=/path/to/venv/bin/python   OUT=/tmp/pf-bench-client
-#        PIN_SERVER=0 PIN_CLIENT=1   CPUs for the server and the client (taskset)
+#        PIN_SERVER=0 PIN_CLIENT=1   CPUs for the server and the client (taskset); with
+#                                    THREADS > 1 give the client a list, e.g. PIN_CLIENT=2-9
+#        THREADS=N     --threads N for the accuracy runs (1-64 or auto; unset: the
+#                      flag is not passed, one thread)
+#        PARTS="1 2 3" which parts to run; ACC="a b c" which accuracy runs
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -28,6 +33,8 @@ server=$(realpath "$server"); client=$(realpath "$client")
 STREAMS=${STREAMS:-1000} ITL_MS=${ITL_MS:-20} JITTER_MS=${JITTER_MS:-5} TOKENS=${TOKENS:-100}
 PROMPTS=${PROMPTS:-3000} TP_STREAMS=${TP_STREAMS:-64} TP_TOKENS=${TP_TOKENS:-2000}
 TP_PROMPTS=${TP_PROMPTS:-500} RUNS=${RUNS:-3}
+THREADS=${THREADS:-} PARTS=${PARTS:-1 2 3} ACC=${ACC:-a b c}
+want() { case " $2 " in *" $1 "*) return 0;; esac; return 1; }
 OUT=${OUT:-/tmp/pf-bench-client}
 mkdir -p "$OUT"; cd "$OUT"
 ulimit -n 65535 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -51,26 +58,31 @@ start_server() { # args...
 stop_server() { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; spid=""; }
 rec_field() { python3 -c "import json,sys; r=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
 
-echo "== machine: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); pinning: ${pin_c:-none}"
+echo "== machine: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); pinning: ${pin_s:-none} / ${pin_c:-none}; client threads (accuracy): ${THREADS:-1}"
 accuracy() { # label itl_ms jitter_ms tokens prompts [client flags...]
     local label=$1 itl=$2 jit=$3 tok=$4 n=$5; shift 5
-    echo "== 1$label. timing error: $STREAMS streams, TTFT 50 ms, ITL ${itl}+-${jit} ms, $tok tokens, $n requests $*"
+    want "$label" "$ACC" || return 0
+    echo "== 1$label. timing error: $STREAMS streams, TTFT 50 ms, ITL ${itl}+-${jit} ms, $tok tokens, $n requests ${THREADS:+--threads $THREADS }$*"
     rm -f requests.jsonl server.jsonl
     start_server --record server.jsonl --ttft-ms 50 --itl-ms "$itl" --itl-jitter-ms "$jit" \
         --tokens "$tok" --no-role
     cmd=($client --url "http://127.0.0.1:$port" --backend sglang-oai-chat --concurrency "$STREAMS"
          --num-prompts "$n" --random-input-len 64 --random-output-len "$tok"
-         --random-range-ratio 1 --requests-jsonl requests.jsonl --json accuracy.json --no-progress -q "$@")
+         --random-range-ratio 1 --requests-jsonl requests.jsonl --json accuracy.json --no-progress -q
+         ${THREADS:+--threads "$THREADS"} "$@")
     echo "   \$ ${pin_c:+$pin_c }${cmd[*]}"
     $pin_c "${cmd[@]}" >/dev/null || true
     stop_server
     python3 "$here/bench-accuracy.py" requests.jsonl server.jsonl
-    echo "   client loop: $(rec_field accuracy.json "r['bench']['levels'][0]['client_loop']")"
+    echo "   client loop ($(rec_field accuracy.json "r['bench']['levels'][0].get('client_threads', 1)") threads): $(rec_field accuracy.json "r['bench']['levels'][0]['client_loop']")"
 }
+if want 1 "$PARTS"; then
 accuracy a "$ITL_MS" "$JITTER_MS" "$TOKENS" "$PROMPTS"
 accuracy b "$ITL_MS" "$JITTER_MS" "$TOKENS" "$PROMPTS" --busy-poll
 accuracy c 100 25 60 $((STREAMS * 2)) --busy-poll
+fi
 
+if want 2 "$PARTS"; then
 echo "== 2. throughput: $TP_STREAMS streams x $TP_TOKENS one-token events, server writes whole responses at once"
 start_server --burst --tokens "$TP_TOKENS" --ttft-ms 0 --no-role
 cmd=($client --url "http://127.0.0.1:$port" --backend sglang-oai-chat --concurrency "$TP_STREAMS"
@@ -121,7 +133,9 @@ print(f\"   run $i: {r['total_output_tokens']} events in {r['duration']:.3f} s =
     done
 fi
 stop_server
+fi
 
+want 3 "$PARTS" || exit 0
 echo "== 3. memory per active stream (VmRSS 1 s into the run, streams of 2 s)"
 start_server --ttft-ms 50 --itl-ms 50 --tokens 40 --no-role
 declare -A rss
