@@ -100,19 +100,9 @@ int pf_kernels_main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        pf_err err = {{0}};
-        int r = pf_output_parse_flag(&oo, argc, argv, &i, &err);
-        if (r < 0) {
-            fprintf(stderr, "preflight kernels: %s\n", err.msg);
+        int r = pf_probe_take_flag("kernels", &oo, &po, PF_PF_ARCH | PF_PF_VENV, argc, argv, &i);
+        if (r < 0)
             goto out;
-        }
-        if (r > 0)
-            continue;
-        r = pf_probe_parse_flag(&po, PF_PF_ARCH | PF_PF_VENV, argc, argv, &i, &err);
-        if (r < 0) {
-            fprintf(stderr, "preflight kernels: %s\n", err.msg);
-            goto out;
-        }
         if (r > 0)
             continue;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

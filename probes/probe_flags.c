@@ -3,6 +3,7 @@
  * error (exit 2) and never a check that quietly judges the wrong thing. */
 #include "probes/probe_flags.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +104,16 @@ int pf_probe_parse_flag(pf_probe_opts *o, unsigned accept, int argc, char **argv
         break;
     }
     return 1;
+}
+
+int pf_probe_take_flag(const char *cmd, pf_output_opts *oo, pf_probe_opts *po, unsigned accept,
+                       int argc, char **argv, int *i)
+{
+    pf_err err = {{0}};
+    int r = pf_output_parse_flag(oo, argc, argv, i, &err);
+    if (r == 0)
+        r = pf_probe_parse_flag(po, accept, argc, argv, i, &err);
+    if (r < 0)
+        fprintf(stderr, "preflight %s: %s\n", cmd, err.msg);
+    return r;
 }

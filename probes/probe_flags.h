@@ -9,6 +9,7 @@
 #ifndef PF_PROBE_FLAGS_H
 #define PF_PROBE_FLAGS_H
 
+#include "core/output.h"
 #include "core/util.h"
 #include "probes/context.h"
 
@@ -28,5 +29,11 @@ enum {
  * missing or invalid value (the caller prints it and exits 2). */
 int pf_probe_parse_flag(pf_probe_opts *o, unsigned accept, int argc, char **argv, int *i,
                         pf_err *err);
+
+/* What a subcommand's loop calls first: the shared output flags, then the
+ * probe flags in `accept`.  1: consumed; 0: not one of them; -1: a usage
+ * error, already printed as "preflight CMD: message" on stderr. */
+int pf_probe_take_flag(const char *cmd, pf_output_opts *oo, pf_probe_opts *po, unsigned accept,
+                       int argc, char **argv, int *i);
 
 #endif
