@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/output.h"
+#include "probes/probe_flags.h"
 #include "probes/registry.h"
 
 static void usage(FILE *f)
@@ -52,15 +53,6 @@ static bool selected(const char *id, const char *only)
     return hit;
 }
 
-static int need_value(int argc, char **argv, int i)
-{
-    if (i + 1 >= argc) {
-        fprintf(stderr, "preflight check: %s needs a value (see --help)\n", argv[i]);
-        return -1;
-    }
-    return 0;
-}
-
 int pf_check_main(int argc, char **argv)
 {
     pf_probe_opts po;
@@ -73,12 +65,9 @@ int pf_check_main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        pf_err err = {{0}};
-        int r = pf_output_parse_flag(&oo, argc, argv, &i, &err);
-        if (r < 0) {
-            fprintf(stderr, "preflight check: %s\n", err.msg);
+        int r = pf_probe_take_flag("check", &oo, &po, PF_PF_ALL, argc, argv, &i);
+        if (r < 0)
             goto out;
-        }
         if (r > 0)
             continue;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -87,49 +76,12 @@ int pf_check_main(int argc, char **argv)
             goto out;
         } else if (strcmp(a, "--list") == 0) {
             list = true;
-        } else if (strcmp(a, "--arch") == 0 || strcmp(a, "--venv") == 0 || strcmp(a, "--scan") == 0 ||
-                   strcmp(a, "--model") == 0 || strcmp(a, "--pp") == 0 || strcmp(a, "--only") == 0 ||
-                   strcmp(a, "--mem-fraction-static") == 0 || strcmp(a, "--timeout") == 0) {
-            if (need_value(argc, argv, i) != 0)
+        } else if (strcmp(a, "--only") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "preflight check: --only needs a value (see --help)\n");
                 goto out;
-            const char *v = argv[++i];
-            char *end = NULL;
-            if (strcmp(a, "--arch") == 0) {
-                int M, m;
-                if (pf_parse_arch(v, &M, &m) != 0) {
-                    fprintf(stderr, "preflight check: --arch '%s' is not a compute capability "
-                                    "(expected X.Y such as 9.0, 11.0, 12.1)\n", v);
-                    goto out;
-                }
-                po.arch = v;
-            } else if (strcmp(a, "--venv") == 0) {
-                po.venv = v;
-            } else if (strcmp(a, "--scan") == 0) {
-                pf_strv_push(&po.scan, v);
-            } else if (strcmp(a, "--model") == 0) {
-                po.model_dir = v;
-            } else if (strcmp(a, "--only") == 0) {
-                only = v;
-            } else if (strcmp(a, "--pp") == 0) {
-                long n = strtol(v, &end, 10);
-                if (!*v || *end || n < 1 || n > 1024) {
-                    fprintf(stderr, "preflight check: --pp '%s' must be an integer from 1 to 1024\n", v);
-                    goto out;
-                }
-                po.pp = (int)n;
-            } else {
-                double d = strtod(v, &end);
-                bool frac = strcmp(a, "--mem-fraction-static") == 0;
-                if (!*v || *end || d <= 0 || (frac && d > 1) || (!frac && d > 3600)) {
-                    fprintf(stderr, "preflight check: %s '%s' must be a number in %s\n", a, v,
-                            frac ? "(0, 1]" : "(0, 3600] seconds");
-                    goto out;
-                }
-                if (frac)
-                    po.mem_fraction = d;
-                else
-                    po.tool_timeout_s = d;
             }
+            only = argv[++i];
         } else {
             fprintf(stderr, "preflight check: unknown option '%s' (see --help)\n", a);
             goto out;

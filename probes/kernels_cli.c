@@ -15,6 +15,7 @@
 
 #include "core/output.h"
 #include "probes/arch.h"
+#include "probes/probe_flags.h"
 #include "probes/kernels.h"
 
 static void usage(FILE *f)
@@ -99,12 +100,9 @@ int pf_kernels_main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        pf_err err = {{0}};
-        int r = pf_output_parse_flag(&oo, argc, argv, &i, &err);
-        if (r < 0) {
-            fprintf(stderr, "preflight kernels: %s\n", err.msg);
+        int r = pf_probe_take_flag("kernels", &oo, &po, PF_PF_ARCH | PF_PF_VENV, argc, argv, &i);
+        if (r < 0)
             goto out;
-        }
         if (r > 0)
             continue;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -113,27 +111,13 @@ int pf_kernels_main(int argc, char **argv)
             goto out;
         } else if (strcmp(a, "--list") == 0) {
             list = true;
-        } else if (strcmp(a, "--venv") == 0) {
+        } else if (strcmp(a, "--driver") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "preflight kernels: --venv needs a directory (see --help)\n");
-                goto out;
-            }
-            po.venv = argv[++i];
-        } else if (strcmp(a, "--arch") == 0 || strcmp(a, "--driver") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "preflight kernels: %s needs a value (see --help)\n", a);
+                fprintf(stderr, "preflight kernels: --driver needs a value (see --help)\n");
                 goto out;
             }
             const char *v = argv[++i];
-            int M, m;
-            if (strcmp(a, "--arch") == 0) {
-                if (pf_parse_arch(v, &M, &m) != 0) {
-                    fprintf(stderr, "preflight kernels: --arch '%s' is not a compute capability (expected X.Y "
-                                    "such as 9.0, 11.0, 12.1)\n", v);
-                    goto out;
-                }
-                po.arch = v;
-            } else if (parse_version(v, &driver) != 0) {
+            if (parse_version(v, &driver) != 0) {
                 fprintf(stderr, "preflight kernels: --driver '%s' is not a CUDA version (expected X.Y such as "
                                 "12.8, 13.0)\n", v);
                 goto out;

@@ -18,7 +18,7 @@ expect 0 "usage: preflight check" -- check --help
 expect 0 "usage: preflight check" -- help check
 expect 2 "unknown option '--frob'" -- check --frob
 expect 2 "not a compute capability" -- check --arch banana
-expect 2 "needs a value" -- check --arch
+expect 2 "--arch needs a compute capability" -- check --arch
 expect 2 "must be an integer" -- check --pp 0
 expect 2 "must be a number" -- check --mem-fraction-static 1.5
 expect 2 "matches no check" -- check --only nothing.

@@ -2,6 +2,7 @@ pf_add_unit(test_record test_record.c)
 pf_add_unit(test_proc test_proc.c)
 pf_add_unit(test_gpu_driver test_gpu_driver.c)
 pf_add_unit(test_pyenv test_pyenv.c)
+pf_add_unit(test_probe_flags test_probe_flags.c)
 
 # The JSON the real binary writes must match the documented schema, for a
 # run on this machine and for a run evaluated for another architecture.

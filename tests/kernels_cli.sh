@@ -18,7 +18,7 @@ expect 2 "name at least one" --
 expect 2 "is not a directory" -- --venv /nonexistent/venv
 expect 2 "needs a directory" -- --venv
 expect 2 "not a compute capability" -- --arch banana /usr/lib
-expect 2 "needs a value" -- --arch
+expect 2 "--arch needs a compute capability" -- --arch
 expect 2 "not a CUDA version" -- --driver x /usr/lib
 expect 2 "unknown option '--frob'" -- --frob /usr/lib
 

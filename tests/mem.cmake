@@ -1,7 +1,7 @@
 # Tests for mem.headroom and env.fingerprint (issue #3).
 pf_add_unit(test_meminfo test_meminfo.c)
 pf_add_unit(test_mem_decide test_mem_decide.c)
-pf_add_unit(test_safetensors test_safetensors.c)
+pf_add_unit(test_safetensors test_safetensors.c st_fixture.c)
 
 # A stand-in libnvidia-ml for the NVML path of the GPU process listing.
 add_library(pf_fake_nvml SHARED fixtures_mem/fake_nvml.c)
@@ -54,4 +54,4 @@ pf_add_unit(test_fingerprint test_fingerprint.c)
 add_dependencies(test_fingerprint pf_mem_fixtures)
 target_compile_definitions(test_fingerprint PRIVATE PF_MEMFIX="${PF_MEMFIX}")
 
-pf_add_unit(test_mem_probe test_mem_probe.c)
+pf_add_unit(test_mem_probe test_mem_probe.c st_fixture.c)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "probes/mem_headroom.h"
+#include "st_fixture.h"
 
 static char tmp[512];
 
@@ -54,15 +55,9 @@ static void write_model(const char *dir, bool corrupt)
         "\"lm_head.weight\":{\"dtype\":\"BF16\",\"shape\":[128,16],\"data_offsets\":[6144,10240]}}";
     char p[700];
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    uint64_t n = strlen(hdr) + (corrupt ? 5000 : 0);
-    for (int i = 0; i < 8; i++)
-        fputc((int)((n >> (8 * i)) & 0xff), f);
-    fputs(hdr, f);
-    for (int i = 0; i < 10240 && !corrupt; i++)
-        fputc(0, f);
-    fclose(f);
+    /* corrupt: the header claims 5000 bytes more than the file has */
+    assert_int_equal(st_write_raw(p, hdr, corrupt ? 0 : 10240, corrupt ? strlen(hdr) + 5000 : 0), 0);
+    FILE *f;
     snprintf(p, sizeof p, "%s/config.json", dir);
     f = fopen(p, "w");
     assert_non_null(f);

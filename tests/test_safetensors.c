@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "probes/safetensors.h"
+#include "st_fixture.h"
 
 static char tmp[512];
 
@@ -29,19 +30,9 @@ static char *mkdir_in(const char *name)
     return p;
 }
 
-/* 8-byte little-endian length, header, `data` zero bytes; len_override
- * (when nonzero) is written instead of the real header length. */
 static void write_raw(const char *path, const char *header, uint64_t data, uint64_t len_override)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    uint64_t n = len_override ? len_override : strlen(header);
-    for (int i = 0; i < 8; i++)
-        fputc((int)((n >> (8 * i)) & 0xff), f);
-    fwrite(header, 1, strlen(header), f);
-    for (uint64_t i = 0; i < data; i++)
-        fputc(0, f);
-    fclose(f);
+    assert_int_equal(st_write_raw(path, header, data, len_override), 0);
 }
 
 typedef struct tdef {
