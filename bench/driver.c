@@ -417,8 +417,11 @@ int pf_driver_run(pf_driver *d, const pf_driver_opts *o, pf_rng *rng, pf_driver_
         pf_arrival_schedule(n_sched, o->request_rate, o->burstiness, rng, sched);
     }
 
-    /* no more threads than requests can be in flight at once */
-    size_t cap = o->max_concurrency ? o->max_concurrency : n_sched;
+    /* no more threads than requests can be in flight at once (a warm-up of
+     * one request gets one) */
+    size_t cap = unbounded ? o->max_concurrency : n_sched;
+    if (o->max_concurrency && o->max_concurrency < cap)
+        cap = o->max_concurrency;
     size_t n = o->threads > 1 ? o->threads : 1;
     if (cap < n)
         n = cap ? cap : 1;

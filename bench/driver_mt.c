@@ -159,7 +159,8 @@ void pf_drv_release(pf_drv_run *r, bool success, bool connect_failed)
     if (!success)
         atomic_fetch_add(&r->failed, 1);
     if (!connect_failed) {
-        atomic_store(&r->connect_fails, 0);
+        if (atomic_load(&r->connect_fails)) /* no write, no cache-line bounce, when 0 */
+            atomic_store(&r->connect_fails, 0);
         return;
     }
     size_t n = atomic_fetch_add(&r->connect_fails, 1) + 1;
