@@ -46,7 +46,7 @@ static void usage(FILE *f)
 "  --connect-timeout S       deadline per connection attempt (10)\n"
 "  --max-connect-failures N  abort a level after N requests in a row cannot connect (20)\n"
 "  --busy-poll               spin instead of sleeping while requests are in flight: uses a\n"
-"                            whole core (per thread), removes the wake-up latency from time stamps\n"
+"                            whole core per thread, removes the wake-up latency from stamps\n"
 "  --threads N|auto          client event-loop threads, 1-64 (1); the streams are spread\n"
 "                            over them, the concurrency limit and arrival schedule stay\n"
 "                            global; auto: one per 128 streams, at most half the CPUs\n"
