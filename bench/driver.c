@@ -329,8 +329,12 @@ void pf_drv_loop(pf_driver *d)
                 flags |= CURL_CSELECT_ERR;
             curl_multi_socket_action(d->multi, fd, flags, &running);
         }
-        if (pf_now() >= d->curl_deadline)
+        if (pf_now() >= d->curl_deadline) {
+            /* not a readiness event: what curl reads now may have arrived
+             * after epoll returned, so the wake-up's stamp would be early */
+            d->stamp = pf_now();
             curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
         drain_done(d);
         double busy = pf_now() - d->stamp;
         out->wakes += ne > 0; /* with --busy-poll most polls find nothing */
