@@ -47,9 +47,9 @@ static void usage(FILE *f)
 "  --max-connect-failures N  abort a level after N requests in a row cannot connect (20)\n"
 "  --busy-poll               spin instead of sleeping while requests are in flight: uses a\n"
 "                            whole core per thread, removes the wake-up latency from stamps\n"
-"  --threads N|auto          client event-loop threads, 1-64 (1); the streams are spread\n"
+"  --threads N|auto          client event-loop threads, 1-64 (auto); the streams are spread\n"
 "                            over them, the concurrency limit and arrival schedule stay\n"
-"                            global; auto: one per 128 streams, at most half the CPUs\n"
+"                            global; auto: one per 128 streams, at most half the usable CPUs\n"
 "\n"
 "dataset:\n"
 "  --dataset random|sharegpt|jsonl   (random)\n"
@@ -106,7 +106,7 @@ void pf_bench_opts_init(pf_bench_opts *o)
     o->ignore_eos = true;
     o->stream_usage = true;
     o->max_connect_failures = 20;
-    o->threads = 1;
+    o->threads = 0; /* auto */
     pf_http_headers_init(&o->headers);
     pf_output_opts_init(&o->out);
 }

@@ -4,6 +4,7 @@
 #include "bench/bench_cli.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,10 +209,20 @@ static void base_driver_opts(runctx *c, pf_driver_opts *d)
     }
 }
 
+/* The CPUs this process may run on: under `taskset -c 4-7` that is 4, not
+ * the machine's count, and auto must not put 8 loops on 4 cores. */
+static long usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* --threads for one level: as given, or auto from its concurrency limit */
 static size_t level_threads(const pf_bench_opts *o, size_t conc)
 {
-    return o->threads ? o->threads : pf_driver_auto_threads(conc, sysconf(_SC_NPROCESSORS_ONLN));
+    return o->threads ? o->threads : pf_driver_auto_threads(conc, usable_cpus());
 }
 
 static void merge_failures(json_t *into, const json_t *f)

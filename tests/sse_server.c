@@ -752,6 +752,16 @@ static int parse_args(int argc, char **argv, int *port, const char **port_file, 
     return 0;
 }
 
+/* SIGTERM ends the server between two event-loop passes, never inside one:
+ * a test that stops the server right after its last stream finished must
+ * find that stream in the record (it is written after the final chunk). */
+static volatile sig_atomic_t terminate;
+static void on_term(int sig)
+{
+    (void)sig;
+    terminate = 1;
+}
+
 int main(int argc, char **argv)
 {
     int port = 0;
@@ -759,6 +769,16 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &port, &port_file, &recp) < 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    /* SIGTERM stays blocked except inside epoll_pwait, so it cannot slip in
+     * between the check of `terminate` and the wait (and leave us asleep) */
+    struct sigaction sa_term = {.sa_handler = on_term};
+    sigemptyset(&sa_term.sa_mask);
+    sigaction(SIGTERM, &sa_term, NULL);
+    sigset_t block, waitmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
+    sigdelset(&waitmask, SIGTERM);
     rng_s = C.seed * 0x9e3779b97f4a7c15ULL + 1;
     if (recp && !(rec = fopen(recp, "w"))) {
         perror(recp);
@@ -797,6 +817,11 @@ int main(int argc, char **argv)
     struct epoll_event evs[1024];
     double armed = -1;
     for (;;) {
+        if (terminate) {
+            if (rec)
+                fclose(rec);
+            return 0;
+        }
         double now = mono();
         while (nheap && heap[0]->next_t <= now) {
             step(heap[0], now);
@@ -809,7 +834,7 @@ int main(int argc, char **argv)
             its.it_value.tv_nsec = (long)((armed - (double)(time_t)armed) * 1e9) + 1;
             timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
         }
-        int n = epoll_wait(epfd, evs, 1024, -1);
+        int n = epoll_pwait(epfd, evs, 1024, -1, &waitmask);
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
             if (p == &tfd) {
