@@ -13,7 +13,7 @@
 #include "bench/metrics.h"
 #include "bench/output.h"
 #include "bench/request.h"
-#include "core/output.h"
+#include "reports/output.h"
 #include "core/record.h"
 
 /* argv[0] is "bench".  Returns the exit code (docs/EXIT-CODES.md). */

@@ -5,7 +5,7 @@
 #include "bench/bench_cli.h"
 #include "core/record.h"
 #include "probes/check_cli.h"
-#include "probes/kernels_cli.h"
+#include "probes/kernels/kernels_cli.h"
 
 typedef struct command {
     const char *name;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/output.h"
+#include "reports/output.h"
 #include "probes/probe_flags.h"
 #include "probes/registry.h"
 

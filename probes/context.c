@@ -1,7 +1,7 @@
 /* context.c -- see context.h. */
 #include "probes/context.h"
 
-#include "probes/netif.h"
+#include "probes/net/netif.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 
 #include "core/record.h"
-#include "probes/cuda.h"
-#include "probes/pyenv.h"
+#include "probes/gpu/cuda.h"
+#include "probes/env/pyenv.h"
 
 typedef struct pf_probe_opts {
     const char *arch;          /* --arch X.Y: evaluate for this CC instead of local devices */

@@ -9,7 +9,7 @@
 #ifndef PF_PROBE_FLAGS_H
 #define PF_PROBE_FLAGS_H
 
-#include "core/output.h"
+#include "reports/output.h"
 #include "core/util.h"
 #include "probes/context.h"
 

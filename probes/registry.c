@@ -2,12 +2,12 @@
  * driver), so that later checks' evidence can refer to them. */
 #include "probes/registry.h"
 
-#include "probes/gpu_driver.h"
-#include "probes/kernels.h"
-#include "probes/ptxas.h"
-#include "probes/mem_headroom.h"
-#include "probes/fingerprint.h"
-#include "probes/net_checks.h"
+#include "probes/gpu/gpu_driver.h"
+#include "probes/kernels/kernels.h"
+#include "probes/toolchain/ptxas.h"
+#include "probes/mem/mem_headroom.h"
+#include "probes/env/fingerprint.h"
+#include "probes/net/net_checks.h"
 
 static const pf_probe_def probes[] = {
     {"gpu.driver", "CUDA driver loads; GPUs, compute capability, unified memory", pf_probe_gpu_driver},

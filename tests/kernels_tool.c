@@ -1,7 +1,7 @@
 /* kernels_tool.c -- `pf-kernels ARGS` runs `preflight kernels ARGS` without
  * depending on main.c's command table, so tests and scripts/ can exercise
  * the subcommand on any branch. */
-#include "probes/kernels_cli.h"
+#include "probes/kernels/kernels_cli.h"
 
 int main(int argc, char **argv)
 {

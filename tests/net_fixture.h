@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/netif.h"
+#include "probes/net/netif.h"
 
 static inline void fixture_kind(pf_netif *nif)
 {

@@ -11,7 +11,7 @@
 
 #include "core/record.h"
 #include "probes/context.h"
-#include "probes/net_checks.h"
+#include "probes/net/net_checks.h"
 
 static const pf_probe_def probes[] = {
     {"net.interfaces", "", pf_probe_net_interfaces},

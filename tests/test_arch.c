@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "probes/arch.h"
+#include "probes/gpu/arch.h"
 
 typedef struct {
     int arch;

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "fatbin_builder.h"
-#include "probes/elf.h"
-#include "probes/fatbin.h"
+#include "probes/kernels/elf.h"
+#include "probes/kernels/fatbin.h"
 
 static char dir[64];
 

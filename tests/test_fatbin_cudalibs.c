@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/fatbin.h"
-#include "probes/kernels.h"
+#include "probes/kernels/fatbin.h"
+#include "probes/kernels/kernels.h"
 
 static const char *lib64;
 

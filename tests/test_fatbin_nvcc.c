@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "core/proc.h"
-#include "probes/elf.h"
-#include "probes/fatbin.h"
-#include "probes/kernels.h"
+#include "probes/kernels/elf.h"
+#include "probes/kernels/fatbin.h"
+#include "probes/kernels/kernels.h"
 
 static char dir[64];
 static char *nvcc;

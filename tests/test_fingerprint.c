@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/fingerprint.h"
-#include "probes/libnccl.h"
+#include "probes/env/fingerprint.h"
+#include "probes/nccl/libnccl.h"
 
 #define VENV PF_MEMFIX "/venv_runpath"
 #define SITE VENV "/lib/python3.12/site-packages"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "probes/context.h"
-#include "probes/gpu_driver.h"
+#include "probes/gpu/gpu_driver.h"
 
 static pf_cuda_facts facts_with(const char *name, int M, int m, int integrated, uint64_t total)
 {

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/gpuprocs.h"
+#include "probes/gpu/gpuprocs.h"
 
 static char tmp[512];
 

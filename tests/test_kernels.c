@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "fatbin_builder.h"
-#include "probes/kernels.h"
-#include "probes/kernels_remedy.h"
+#include "probes/kernels/kernels.h"
+#include "probes/kernels/kernels_remedy.h"
 
 /* ---- verdicts from counts ---- */
 

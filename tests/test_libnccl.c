@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "probes/elfso.h"
-#include "probes/libnccl.h"
+#include "probes/kernels/elfso.h"
+#include "probes/nccl/libnccl.h"
 
 #define SITE "/lib/python3.12/site-packages"
 #define REAL "/usr/local/cuda/lib64/libnccl.so.2"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "probes/mem_headroom.h"
+#include "probes/mem/mem_headroom.h"
 
 #define GIB(x) ((uint64_t)((x) * 1073741824.0))
 #define DATA PF_SOURCE_DIR "/tests/data/meminfo/"

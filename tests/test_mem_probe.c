@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/mem_headroom.h"
+#include "probes/mem/mem_headroom.h"
 #include "st_fixture.h"
 
 static char tmp[512];

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/meminfo.h"
+#include "probes/mem/meminfo.h"
 
 #define KB 1024LL
 #define DATA PF_SOURCE_DIR "/tests/data/meminfo/"

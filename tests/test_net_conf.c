@@ -1,4 +1,4 @@
-/* nccl.conf parsing (probes/ncclconf.c) the way NCCL's setEnvFile reads it,
+/* nccl.conf parsing (probes/nccl/ncclconf.c) the way NCCL's setEnvFile reads it,
  * and the effective environment: real env > first file > /etc/nccl.conf. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/ncclconf.h"
+#include "probes/nccl/ncclconf.h"
 
 static const char *value_of(const pf_nccl_conf_file *f, const char *name)
 {

@@ -1,4 +1,4 @@
-/* NCCL interface selection (probes/nccl_ifsel.c) against NCCL's real
+/* NCCL interface selection (probes/nccl/nccl_ifsel.c) against NCCL's real
  * semantics: one row per case, with the result NCCL 2.27/2.28 produce for
  * that env and interface snapshot (src/misc/socket.cc findInterfaces,
  * src/misc/utils.cc parseStringList/matchIfList, src/bootstrap.cc). */
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "net_fixture.h"
-#include "probes/nccl_ifsel.h"
+#include "probes/nccl/nccl_ifsel.h"
 
 #define STD "lo@127.0.0.1/8@R eth0@10.0.0.5/24@R docker0@172.17.0.1/16@R lo@::1/128@R eth0@fe80::5/64@R"
 

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "net_fixture.h"
-#include "probes/gloo.h"
-#include "probes/nccl_ifsel.h"
-#include "probes/net_checks.h"
+#include "probes/net/gloo.h"
+#include "probes/nccl/nccl_ifsel.h"
+#include "probes/net/net_checks.h"
 
 #define SPARK "lo@127.0.0.1/8@R enP7s7@10.0.0.5/24@R enp1s0f1np1@169.254.35.62/16@R docker0@172.17.0.1/16@R " \
               "wlP9s9@192.168.1.20/24@R lo@::1/128@R enP7s7@fe80::5/64@R enp1s0f1np1@fe80::7/64@R " \

@@ -1,4 +1,4 @@
-/* The sysfs collectors (probes/netif.c, probes/rdma.c) on a fake tree laid
+/* The sysfs collectors (probes/net/netif.c, probes/net/rdma.c) on a fake tree laid
  * out like a DGX Spark's /sys, plus the live collector on this machine. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/netif.h"
-#include "probes/rdma.h"
+#include "probes/net/netif.h"
+#include "probes/net/rdma.h"
 
 static char root[256];
 

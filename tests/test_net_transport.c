@@ -1,5 +1,5 @@
-/* NCCL transport prediction (probes/nccl_net.c) and the plugin/loader
- * collector (probes/netplugin.c) against real shared objects. */
+/* NCCL transport prediction (probes/nccl/nccl_net.c) and the plugin/loader
+ * collector (probes/nccl/netplugin.c) against real shared objects. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/nccl_net.h"
-#include "probes/netplugin.h"
+#include "probes/nccl/nccl_net.h"
+#include "probes/nccl/netplugin.h"
 
 #define PLUGDIR PF_BINARY_DIR "/tests/netplugins"
 

@@ -18,7 +18,7 @@
 #include <dirent.h>
 
 #include "core/util.h"
-#include "probes/ptxas.h"
+#include "probes/toolchain/ptxas.h"
 #include "ptxas_fixtures.h"
 
 #define REAL_CUDA PTXAS_FX_REAL_CUDA

@@ -14,7 +14,7 @@
 
 #include "core/record.h"
 #include "probes/context.h"
-#include "probes/ptxas.h"
+#include "probes/toolchain/ptxas.h"
 #include "ptxas_fixtures.h"
 
 static ptxas_fx fx;

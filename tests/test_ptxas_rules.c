@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/ptxas.h"
+#include "probes/toolchain/ptxas.h"
 
 #define B "/venv/lib/python3.12/site-packages/triton/backends/nvidia/bin/ptxas"
 #define BW "/venv/lib/python3.12/site-packages/triton/backends/nvidia/bin/ptxas-blackwell"

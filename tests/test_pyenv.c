@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/pyenv.h"
+#include "probes/env/pyenv.h"
 
 static char root[64];
 

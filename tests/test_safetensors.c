@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probes/safetensors.h"
+#include "probes/mem/safetensors.h"
 #include "st_fixture.h"
 
 static char tmp[512];
