@@ -2,6 +2,7 @@
  * levels, outputs, and the bench.* checks (see bench_cli.h; the server's side
  * is bench_server.c). */
 #include "bench/bench_cli.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -58,9 +59,8 @@ int pf_bench_prepare(const pf_bench_opts *o, pf_bench_inputs *in, pf_err *err)
         }
     }
     if (o->sglang_jsonl) { /* fail now, not after an hour of load */
-        FILE *f = fopen(o->sglang_jsonl, "a");
+        FILE *f = pf_file_append(o->sglang_jsonl, err);
         if (!f) {
-            pf_err_errno(err, errno, "cannot open %s for appending", o->sglang_jsonl);
             pf_bench_inputs_free(in);
             return -1;
         }

@@ -4,6 +4,7 @@
  * probes stay valid while the arrays grow.
  */
 #include "core/record.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -323,33 +324,22 @@ int pf_run_write_json(const pf_run *run, bool strict, const char *path, pf_err *
     json_t *root = pf_run_to_json(run, strict);
     int rc = 0;
     size_t flags = JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10);
-    if (strcmp(path, "-") == 0) {
-        if (json_dumpf(root, stdout, flags) != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
-            rc = pf_err_errno(err, errno, "cannot write the JSON record to stdout");
-        json_decref(root);
-        return rc;
-    }
-    /* Write beside the target and rename, so a reader never sees half a record. */
-    char *tmp = pf_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        rc = pf_err_errno(err, errno, "cannot write the JSON record to %s", path);
+    /* pf_file_write: atomic for a regular file (a reader never sees half a
+     * record), written through for /dev/null, a FIFO or "-", never replacing
+     * what is not a regular file. */
+    char *text = json_dumps(root, flags);
+    if (!text) {
+        rc = pf_err_set(err, "cannot serialise the JSON record for %s", path);
     } else {
-        int bad = json_dumpf(root, f, flags) != 0 || fputc('\n', f) == EOF;
-        int e = errno;
-        if (fclose(f) != 0 && !bad) {
-            bad = 1;
-            e = errno;
-        }
-        if (bad) {
-            rc = pf_err_errno(err, e, "cannot write the JSON record to %s", path);
-            unlink(tmp);
-        } else if (rename(tmp, path) != 0) {
-            rc = pf_err_errno(err, errno, "cannot move the JSON record into place at %s", path);
-            unlink(tmp);
-        }
+        size_t n = strlen(text);
+        text = pf_xrealloc(text, n + 2);
+        text[n] = '\n';
+        text[n + 1] = '\0';
+        pf_err werr = {{0}};
+        if (pf_file_write(path, text, n + 1, &werr) != 0)
+            rc = pf_err_set(err, "cannot write the JSON record: %s", werr.msg);
+        free(text);
     }
-    free(tmp);
     json_decref(root);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* util.c -- see util.h. */
 #include "core/util.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,57 +55,7 @@ void pf_wall_iso8601(char *buf, size_t len)
 
 char *pf_read_file(const char *path, size_t max, size_t *len, pf_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        pf_err_errno(err, errno, "cannot open %s", path);
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        pf_err_set(err, "%s is a directory, not a file", path);
-        return NULL;
-    }
-    /* /proc and /sys report size 0, so grow as we read rather than trust stat. */
-    size_t cap = (st.st_size > 0 && (size_t)st.st_size < max) ? (size_t)st.st_size + 1 : 4096;
-    size_t n = 0;
-    char *buf = pf_xmalloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) {
-            if (cap > max) {
-                free(buf);
-                close(fd);
-                pf_err_set(err, "%s is larger than %zu bytes", path, max);
-                return NULL;
-            }
-            cap *= 2;
-            buf = pf_xrealloc(buf, cap);
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            close(fd);
-            pf_err_errno(err, e, "cannot read %s", path);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max) {
-            free(buf);
-            close(fd);
-            pf_err_set(err, "%s is larger than %zu bytes", path, max);
-            return NULL;
-        }
-    }
-    close(fd);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
+    return pf_file_read(path, max, len, err);
 }
 
 char *pf_read_line(const char *path)

@@ -30,7 +30,8 @@ void pf_wall_iso8601(char *buf, size_t len);
 
 /* Read a whole file (up to max bytes; more is an error) into a NUL-terminated
  * heap buffer.  *len (if non-NULL) gets the byte count.  Works on /proc and
- * /sys files whose stat size is 0. */
+ * /sys files whose stat size is 0.  Same as pf_file_read (core/file.h):
+ * never blocks on a FIFO, refuses anything but a regular file. */
 char *pf_read_file(const char *path, size_t max, size_t *len, pf_err *err);
 /* First line of a small file, trailing whitespace stripped; NULL if unreadable. */
 char *pf_read_line(const char *path);

@@ -1,0 +1,4 @@
+# Hardening (issue 13): outputs, inputs, signals, terminal safety.
+add_test(NAME harden_files
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/harden_files.sh $<TARGET_FILE:preflight>)
+set_tests_properties(harden_files PROPERTIES TIMEOUT 120 LABELS harden)
