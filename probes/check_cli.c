@@ -5,6 +5,7 @@
  * wall time as their duration unless the probe set one itself.
  */
 #include "probes/check_cli.h"
+#include "core/sig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,14 +114,31 @@ int pf_check_main(int argc, char **argv)
     for (size_t i = 0; i < nprobes; i++) {
         if (!selected(probes[i].id, only))
             continue;
+        if (pf_sig_count()) {
+            /* Stopped (core/sig.h): the rest stay "not evaluated", the
+             * record of what ran is still written, exit 3. */
+            pf_run_set_incomplete(run, "interrupted by %s before %s", pf_sig_name(pf_sig_last()), probes[i].id);
+            break;
+        }
         size_t before = pf_run_check_count(run);
         double t0 = pf_now();
+        int sigs = pf_sig_count();
         probes[i].fn(&ctx);
         double dt = pf_now() - t0;
+        bool cut = pf_sig_count() != sigs; /* its tools were killed: its verdict means nothing */
         for (size_t k = before; k < pf_run_check_count(run); k++) {
             pf_check *c = pf_run_check(run, k);
             if (pf_check_duration(c) < 0)
                 pf_check_set_duration(c, dt);
+            if (cut) {
+                pf_check_set(c, PF_ERROR, "interrupted by %s while this check ran; not judged",
+                             pf_sig_name(pf_sig_last()));
+                pf_check_remedy(c, "run the check again and let it finish");
+            }
+        }
+        if (cut) {
+            pf_run_set_incomplete(run, "interrupted by %s during %s", pf_sig_name(pf_sig_last()), probes[i].id);
+            break;
         }
     }
     rc = pf_output_finish(run, &oo);
