@@ -11,6 +11,7 @@
  */
 #include "bench/launch_int.h"
 #include "core/file.h"
+#include "reports/console.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -384,13 +385,17 @@ void pf_launch_pump(pf_launch *l)
         total += (size_t)n;
         pf_logwatch_feed(l->watch, buf, (size_t)n, pf_now() - l->t0);
         if (l->tee) {
+            /* the server's bytes, control characters escaped (reports/console.h) */
             pf_launch_clear_progress(l);
-            for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(STDERR_FILENO, buf + off, (size_t)(n - off));
-                if (w <= 0)
-                    break;
-                off += w;
+            for (ssize_t a = 0; a < n;) {
+                const char *nl = memchr(buf + a, '\n', (size_t)(n - a));
+                ssize_t e = nl ? (ssize_t)(nl - buf) : n;
+                pf_console_put(stderr, buf + a, (size_t)(e - a));
+                if (nl)
+                    fputc('\n', stderr);
+                a = e + (nl ? 1 : 0);
             }
+            fflush(stderr);
         }
     }
     if (!l->reaped)

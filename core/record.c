@@ -256,9 +256,22 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+json_t *pf_json_text(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *fixed = pf_utf8_sanitize(s);
+    j = json_string(fixed);
+    free(fixed);
+    return j ? j : json_null();
+}
+
 static json_t *str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return pf_json_text(s);
 }
 
 json_t *pf_run_to_json(const pf_run *run, bool strict)
@@ -266,7 +279,7 @@ json_t *pf_run_to_json(const pf_run *run, bool strict)
     json_t *root = json_object();
     json_object_set_new(root, "schema", json_string(PF_RECORD_SCHEMA));
     json_object_set_new(root, "tool", json_pack("{s:s,s:s}", "name", "preflight", "version", PF_VERSION));
-    json_object_set_new(root, "command", json_string(run->command));
+    json_object_set_new(root, "command", pf_json_text(run->command));
     json_object_set_new(root, "started_at", json_string(run->started_at));
     json_object_set_new(root, "finished_at", run->finished_at[0] ? json_string(run->finished_at) : json_null());
     double end = run->t1 >= 0 ? run->t1 : pf_now();
@@ -299,7 +312,7 @@ json_t *pf_run_to_json(const pf_run *run, bool strict)
         json_object_set_new(jc, "node", str_or_null(c->node ? c->node->name : NULL));
         json_object_set_new(jc, "peer", str_or_null(c->peer ? c->peer->name : NULL));
         json_object_set_new(jc, "status", json_string(pf_status_name(c->status)));
-        json_object_set_new(jc, "summary", json_string(c->summary));
+        json_object_set_new(jc, "summary", pf_json_text(c->summary));
         json_object_set_new(jc, "remedy", str_or_null(c->remedy));
         json_object_set(jc, "evidence", c->evidence);
         if (c->has_measure) {

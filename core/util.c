@@ -58,6 +58,69 @@ char *pf_read_file(const char *path, size_t max, size_t *len, pf_err *err)
     return pf_file_read(path, max, len, err);
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned min;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+bool pf_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+char *pf_utf8_sanitize(const char *s)
+{
+    size_t len = strlen(s);
+    if (pf_utf8_valid(s, len))
+        return pf_xstrdup(s);
+    char *out = pf_xmalloc(len * 4 + 1), *o = out;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i);
+        if (k) {
+            memcpy(o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            o += sprintf(o, "\\x%02X", p[i]);
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 char *pf_read_line(const char *path)
 {
     char *s = pf_read_file(path, 1 << 16, NULL, NULL);

@@ -52,6 +52,14 @@ bool pf_str_endswith(const char *s, const char *suffix);
 /* Strip leading/trailing ASCII whitespace in place; returns s. */
 char *pf_str_trim(char *s);
 
+/* Valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF)? */
+bool pf_utf8_valid(const char *s, size_t len);
+/* A heap copy of s in which every byte that is not part of valid UTF-8 is
+ * written as the four characters \xNN, so that text from outside (a server's
+ * error, a file name, a log line) survives into JSON, which jansson would
+ * otherwise refuse (json_string returns NULL and the field silently goes). */
+char *pf_utf8_sanitize(const char *s);
+
 /* A growable vector of owned strings. */
 typedef struct pf_strv {
     char **v;
