@@ -1,4 +1,4 @@
-/* Other GPU processes: NVML through a stand-in library (tests/fixtures_mem/
+/* Other GPU processes: NVML through a stand-in library (tests/fixtures/
  * fake_nvml.c), the /proc scan on a built tree and on the live /proc. */
 #include <setjmp.h>
 #include <stdarg.h>

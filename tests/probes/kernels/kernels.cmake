@@ -2,9 +2,8 @@
 
 # The subcommand as a stand-alone tool (tests and scripts/ use it; the
 # preflight binary gets it through main.c's command table).
-add_executable(pf-kernels kernels_tool.c)
+add_executable(pf-kernels ${CMAKE_CURRENT_LIST_DIR}/kernels_tool.c)
 target_link_libraries(pf-kernels PRIVATE pfcore)
-pf_add_unit(test_arch test_arch.c)
 pf_add_unit(test_fatbin test_fatbin.c)
 pf_add_unit(test_kernels test_kernels.c)
 # Real nvcc output, built when the test runs; exits 77 (skipped) without
@@ -15,7 +14,7 @@ set_tests_properties(test_fatbin_nvcc PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
 pf_add_unit(test_fatbin_cudalibs test_fatbin_cudalibs.c)
 set_tests_properties(test_fatbin_cudalibs PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME kernels_cli
-         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/kernels_cli.sh $<TARGET_FILE:pf-kernels>
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/kernels_cli.sh $<TARGET_FILE:pf-kernels>
                  "${Python3_EXECUTABLE}" ${CMAKE_SOURCE_DIR})
 set_tests_properties(kernels_cli PROPERTIES TIMEOUT 300)
 # Inventory vs cuobjdump on the toolkit's libraries, when cuobjdump exists

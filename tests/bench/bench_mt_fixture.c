@@ -10,76 +10,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SERVER PF_BINARY_DIR "/tests/sse_server"
-
-static char dir[256];
-static pid_t live_server;
-
-char *path(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-/* ---- the scripted server ------------------------------------------------ */
-
 void server_start(server *s, const char *const *extra)
 {
-    char *pf = path("port"), *rec = path("server.jsonl");
-    unlink(pf);
-    unlink(rec);
-    const char *argv[64] = {SERVER, "--port-file", pf, "--record", rec};
-    int n = 5;
-    for (; extra && *extra; extra++)
-        argv[n++] = *extra;
-    argv[n] = NULL;
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        execv(SERVER, (char *const *)argv);
-        _exit(127);
-    }
-    live_server = s->pid;
-    double deadline = pf_now() + 10;
-    FILE *f = NULL;
-    while (pf_now() < deadline && !(f = fopen(pf, "r")))
-        usleep(10000);
-    assert_non_null(f);
-    int port;
-    assert_int_equal(fscanf(f, "%d", &port), 1);
-    fclose(f);
-    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d/v1/chat/completions", port);
+    tf_server_start(&s->tf, extra);
+    snprintf(s->url, sizeof s->url, "%s/v1/chat/completions", s->tf.url);
 }
 
 void server_stop(server *s)
 {
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        waitpid(s->pid, NULL, 0);
-        s->pid = 0;
-    }
-    live_server = 0;
-}
-
-int kill_live_server(void **state)
-{
-    (void)state;
-    if (live_server > 0) {
-        kill(live_server, SIGKILL);
-        waitpid(live_server, NULL, 0);
-        live_server = 0;
-    }
-    return 0;
+    tf_server_stop(&s->tf);
 }
 
 /* The server's record: one object per stream, by response id. */
 json_t *server_record(void)
 {
     json_t *by_id = json_object();
-    FILE *f = fopen(path("server.jsonl"), "r");
+    FILE *f = fopen(tf_path("server.jsonl"), "r");
     assert_non_null(f);
     char *line = NULL;
     size_t cap = 0;
@@ -212,15 +158,11 @@ void check_dispatch_order(const harness *h)
 int bench_mt_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/pf_bench_mt_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tf_tmpdir_create("bench_mt");
 }
 
 int bench_mt_teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
-

@@ -20,84 +20,10 @@
 
 #include <cmocka.h>
 
+#include "testfix.h"
+
 #define SERVER PF_BINARY_DIR "/tests/sse_server"
 #define CLIENT PF_BINARY_DIR "/tests/pf_bench"
-
-static char dir[256];
-/* The server of the test in progress: a failed assertion jumps out of the
- * test, and a server left running would hold ctest's output pipe open. */
-static pid_t live_server;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *path(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-typedef struct server {
-    pid_t pid;
-    int port;
-    char url[64];
-} server;
-
-/* Start sse_server with the given extra arguments (NULL-terminated). */
-static void server_start(server *s, const char *const *extra)
-{
-    char *pf = path("port"), *rec = path("server.jsonl");
-    unlink(pf);
-    unlink(rec);
-    const char *argv[64] = {SERVER, "--port-file", pf, "--record", rec};
-    int n = 5;
-    for (; extra && *extra; extra++)
-        argv[n++] = *extra;
-    argv[n] = NULL;
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        execv(SERVER, (char *const *)argv);
-        _exit(127);
-    }
-    live_server = s->pid;
-    double deadline = now_s() + 10;
-    FILE *f = NULL;
-    while (now_s() < deadline && !(f = fopen(pf, "r")))
-        usleep(10000);
-    assert_non_null(f);
-    assert_int_equal(fscanf(f, "%d", &s->port), 1);
-    fclose(f);
-    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
-}
-
-static void server_stop(server *s)
-{
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        waitpid(s->pid, NULL, 0);
-        s->pid = 0;
-    }
-    live_server = 0;
-}
-
-static int kill_live_server(void **state)
-{
-    (void)state;
-    if (live_server > 0) {
-        kill(live_server, SIGKILL);
-        waitpid(live_server, NULL, 0);
-        live_server = 0;
-    }
-    return 0;
-}
 
 /* Run pf_bench with argv (NULL-terminated after argv[0]); stdout+stderr go
  * to dir/out.txt; a 120 s deadline.  Returns the exit code. */
@@ -111,19 +37,19 @@ static int run_client(const char *const *args)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        FILE *o = freopen(path("out.txt"), "w", stdout);
+        FILE *o = freopen(tf_path("out.txt"), "w", stdout);
         (void)o;
         dup2(STDOUT_FILENO, STDERR_FILENO);
         execv(CLIENT, (char *const *)argv);
         _exit(127);
     }
-    double deadline = now_s() + 120;
+    double deadline = tf_now() + 120;
     int st;
     for (;;) {
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid)
             break;
-        if (now_s() > deadline) {
+        if (tf_now() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             fail_msg("pf_bench did not finish within 120 s");
@@ -134,26 +60,9 @@ static int run_client(const char *const *args)
     return WEXITSTATUS(st);
 }
 
-static char *slurp(const char *p)
-{
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return strdup("");
-    char *buf = NULL;
-    size_t cap = 0, len = 0, got;
-    do {
-        buf = realloc(buf, cap += 65536);
-        got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-    } while (got);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void output_has(const char *needle)
 {
-    char *o = slurp(path("out.txt"));
+    char *o = tf_slurp(tf_path("out.txt"));
     if (!strstr(o, needle))
         fail_msg("output lacks '%s':\n%s", needle, o);
     free(o);
@@ -162,7 +71,7 @@ static void output_has(const char *needle)
 static json_t *record(void)
 {
     json_error_t je;
-    json_t *r = json_load_file(path("record.json"), 0, &je);
+    json_t *r = json_load_file(tf_path("record.json"), 0, &je);
     if (!r)
         fail_msg("record.json: %s", je.text);
     return r;
@@ -171,7 +80,7 @@ static json_t *record(void)
 static json_t *lines(const char *p)
 {
     json_t *a = json_array();
-    char *s = slurp(p);
+    char *s = tf_slurp(p);
     /* Python's json writes float('inf') as Infinity, which jansson rejects */
     for (char *q = s; (q = strstr(q, ":Infinity"));)
         memcpy(q, ":null    ", 9);
@@ -221,8 +130,8 @@ static double num(json_t *o, const char *k)
  * ttft + cumulative itl) minus the server's time before write(). */
 static void compare_timings(long chunk_tokens, double *max_err, double *p50_err)
 {
-    json_t *req = lines(path("requests.jsonl"));
-    json_t *srv = lines(path("server.jsonl"));
+    json_t *req = lines(tf_path("requests.jsonl"));
+    json_t *srv = lines(tf_path("server.jsonl"));
     json_t *by_id = json_object();
     size_t i;
     json_t *s;
@@ -283,17 +192,17 @@ static void compare_timings(long chunk_tokens, double *max_err, double *p50_err)
 static void chat_timings_match_server(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     /* role-only chunk at 2 ms, first content at 25 ms: TTFT must be ~25 ms */
     const char *sargs[] = {"--ttft-ms", "25", "--itl-ms", "3", "--itl-jitter-ms", "1", "--tokens",
                            "12", "--role-ms", "2", NULL};
-    server_start(&s, sargs);
+    tf_server_start(&s, sargs);
     const char *args[] = {"--url", s.url, "--backend", "sglang-oai-chat", "--num-prompts", "60",
                           "--concurrency", "8", "--random-input-len", "32", "--no-progress",
-                          "--requests-jsonl", path("requests.jsonl"), "--json", path("record.json"), NULL};
-    unlink(path("requests.jsonl"));
+                          "--requests-jsonl", tf_path("requests.jsonl"), "--json", tf_path("record.json"), NULL};
+    unlink(tf_path("requests.jsonl"));
     assert_int_equal(run_client(args), 0);
-    server_stop(&s);
+    tf_server_stop(&s);
     json_t *rec = record();
     assert_string_equal(status(rec, "bench.requests"), "pass");
     json_t *m = level_metrics(rec, 0);
@@ -317,18 +226,18 @@ static void chat_timings_match_server(void **state)
 static void generate_per_token_itl(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *sargs[] = {"--ttft-ms", "10", "--itl-ms", "4", "--tokens", "20", "--chunk-tokens", "4",
                            NULL};
-    server_start(&s, sargs);
+    tf_server_start(&s, sargs);
     const char *args[] = {"--url", s.url, "--backend", "sglang", "--num-prompts", "20",
                           "--concurrency", "4", "--random-input-len", "16", "--no-progress",
                           "--busy-poll",
-                          "--requests-jsonl", path("requests.jsonl"), "--json", path("record.json"), NULL};
-    unlink(path("requests.jsonl"));
+                          "--requests-jsonl", tf_path("requests.jsonl"), "--json", tf_path("record.json"), NULL};
+    unlink(tf_path("requests.jsonl"));
     assert_int_equal(run_client(args), 0);
-    server_stop(&s);
-    json_t *req = lines(path("requests.jsonl"));
+    tf_server_stop(&s);
+    json_t *req = lines(tf_path("requests.jsonl"));
     json_t *c = json_array_get(req, 1); /* first measured request */
     assert_int_equal(json_integer_value(json_object_get(c, "output_len")), 20);
     assert_int_equal(json_array_size(json_object_get(c, "itl")), 16); /* 4 events x 4 tokens */
@@ -376,18 +285,18 @@ static void faults_are_counted_failures(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const fault_case *fc = &cases[i];
-        server s;
+        tf_server s;
         /* requests are numbered from 1 (the warm-up); every 3rd is faulty:
          * 3, 6, 9, 12 of the 13 */
         const char *sargs[] = {"--ttft-ms", "5", "--itl-ms", "1", "--tokens", "6", "--fault",
                                fc->fault, "--fault-every", "3", "--fault-after", "2", "--slow-ms",
                                fc->extra_server ? fc->extra_server : "2000", NULL};
-        server_start(&s, sargs);
+        tf_server_start(&s, sargs);
         const char *args[] = {"--url", s.url, "--num-prompts", "12", "--concurrency", "3",
                               "--random-input-len", "8", "--request-timeout", "1", "--no-progress",
-                              "--json", path("record.json"), NULL};
+                              "--json", tf_path("record.json"), NULL};
         int rc = run_client(args);
-        server_stop(&s);
+        tf_server_stop(&s);
         json_t *rec = record();
         if (rc != 1)
             fail_msg("fault %s: exit %d, want 1", fc->fault, rc);
@@ -416,15 +325,15 @@ static void faults_are_counted_failures(void **state)
 static void server_dies_during_load(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *sargs[] = {"--ttft-ms", "5", "--itl-ms", "5", "--tokens", "20", "--die-after", "10", NULL};
-    server_start(&s, sargs);
+    tf_server_start(&s, sargs);
     const char *args[] = {"--url", s.url, "--num-prompts", "40", "--concurrency", "3",
                           "--random-input-len", "8", "--max-connect-failures", "3", "--no-progress",
-                          "--requests-jsonl", path("requests.jsonl"), "--json", path("record.json"), NULL};
-    unlink(path("requests.jsonl"));
+                          "--requests-jsonl", tf_path("requests.jsonl"), "--json", tf_path("record.json"), NULL};
+    unlink(tf_path("requests.jsonl"));
     int rc = run_client(args);
-    server_stop(&s);
+    tf_server_stop(&s);
     json_t *rec = record();
     /* some requests finished, then the server vanished: incomplete, not a verdict */
     assert_int_equal(rc, 3);
@@ -436,7 +345,7 @@ static void server_dies_during_load(void **state)
     assert_non_null(json_object_get(json_object_get(lv, "failures"), "connect"));
     assert_true(json_integer_value(json_object_get(lv, "not_sent")) > 0);
     /* what finished is in the per-request file too */
-    json_t *req = lines(path("requests.jsonl"));
+    json_t *req = lines(tf_path("requests.jsonl"));
     assert_true(json_array_size(req) >= 6);
     json_decref(req);
     json_decref(rec);
@@ -448,12 +357,12 @@ static void unreachable_url(void **state)
 {
     (void)state;
     /* a port nobody listens on: bind one, note it, close it */
-    server s;
-    server_start(&s, NULL);
+    tf_server s;
+    tf_server_start(&s, NULL);
     char url[64];
     snprintf(url, sizeof url, "%s", s.url);
-    server_stop(&s);
-    const char *args[] = {"--url", url, "--no-progress", "--json", path("record.json"), NULL};
+    tf_server_stop(&s);
+    const char *args[] = {"--url", url, "--no-progress", "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(args), 3);
     output_has("cannot reach the server at");
     json_t *rec = record();
@@ -465,45 +374,45 @@ static void unreachable_url(void **state)
 static void not_ready_and_non_json(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *nr[] = {"--not-ready", NULL};
-    server_start(&s, nr);
+    tf_server_start(&s, nr);
     const char *args[] = {"--url", s.url, "--ready-timeout", "1", "--no-progress", "--json",
-                          path("record.json"), NULL};
-    double t0 = now_s();
+                          tf_path("record.json"), NULL};
+    double t0 = tf_now();
     assert_int_equal(run_client(args), 3);
-    assert_true(now_s() - t0 >= 0.9); /* it waited */
+    assert_true(tf_now() - t0 >= 0.9); /* it waited */
     output_has("still not ready");
-    server_stop(&s);
+    tf_server_stop(&s);
 
     const char *nj[] = {"--models-nonjson", NULL};
-    server_start(&s, nj);
-    const char *args2[] = {"--url", s.url, "--no-progress", "--json", path("record.json"), NULL};
+    tf_server_start(&s, nj);
+    const char *args2[] = {"--url", s.url, "--no-progress", "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(args2), 3);
     output_has("answered non-JSON");
     /* with --model the server's answer does not matter */
     const char *args3[] = {"--url", s.url, "--model", "m", "--num-prompts", "3", "--random-input-len",
                            "4", "--random-output-len", "4", "--no-progress", "--json",
-                           path("record.json"), NULL};
+                           tf_path("record.json"), NULL};
     assert_int_equal(run_client(args3), 0);
-    server_stop(&s);
+    tf_server_stop(&s);
 }
 
 static void all_fail_and_warmup_fail(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *sargs[] = {"--fault", "http500", "--fault-every", "1", NULL};
-    server_start(&s, sargs);
+    tf_server_start(&s, sargs);
     const char *w0[] = {"--url", s.url, "--num-prompts", "5", "--warmup-requests", "0",
-                        "--random-input-len", "4", "--no-progress", "--json", path("record.json"), NULL};
+                        "--random-input-len", "4", "--no-progress", "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(w0), 3);
     output_has("all 5 requests failed");
     const char *w1[] = {"--url", s.url, "--num-prompts", "5", "--random-input-len", "4",
-                        "--no-progress", "--json", path("record.json"), NULL};
+                        "--no-progress", "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(w1), 3);
     output_has("warm-up failed: HTTP 500");
-    server_stop(&s);
+    tf_server_stop(&s);
 }
 
 /* ---- load shapes and outputs ------------------------------------------- */
@@ -511,16 +420,16 @@ static void all_fail_and_warmup_fail(void **state)
 static void sweep_and_sglang_jsonl(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *sargs[] = {"--ttft-ms", "5", "--itl-ms", "2", "--tokens", "8", NULL};
-    server_start(&s, sargs);
-    unlink(path("sglang.jsonl"));
+    tf_server_start(&s, sargs);
+    unlink(tf_path("sglang.jsonl"));
     const char *args[] = {"--url", s.url, "--backend", "sglang-oai", "--num-prompts", "16",
                           "--concurrency", "1,4", "--random-input-len", "8", "--tag", "t1",
                           "--metrics-interval", "0.05", "--no-progress", "--sglang-jsonl",
-                          path("sglang.jsonl"), "--json", path("record.json"), NULL};
+                          tf_path("sglang.jsonl"), "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(args), 0);
-    server_stop(&s);
+    tf_server_stop(&s);
     json_t *rec = record();
     json_t *lv = json_object_get(json_object_get(rec, "bench"), "levels");
     assert_int_equal(json_array_size(lv), 2);
@@ -533,10 +442,10 @@ static void sweep_and_sglang_jsonl(void **state)
     assert_null(json_object_get(series, "process_cpu_seconds_total"));
     json_decref(rec);
     /* bench_serving's file: one line per level, Infinity written bare */
-    char *txt = slurp(path("sglang.jsonl"));
+    char *txt = tf_slurp(tf_path("sglang.jsonl"));
     assert_non_null(strstr(txt, "\"request_rate\":Infinity"));
     free(txt);
-    json_t *sl = lines(path("sglang.jsonl"));
+    json_t *sl = lines(tf_path("sglang.jsonl"));
     assert_int_equal(json_array_size(sl), 2);
     json_t *l0 = json_array_get(sl, 0);
     static const char *const keys[] = {
@@ -562,13 +471,13 @@ static void sweep_and_sglang_jsonl(void **state)
 static void open_loop_and_duration(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *sargs[] = {"--ttft-ms", "5", "--itl-ms", "2", "--tokens", "8", NULL};
-    server_start(&s, sargs);
+    tf_server_start(&s, sargs);
     /* 30 requests at 40/s: the last goes out at 0.75 s (vLLM's rescaling) */
     const char *args[] = {"--url", s.url, "--num-prompts", "30", "--request-rate", "40",
                           "--max-concurrency", "2", "--random-input-len", "8", "--no-progress",
-                          "--json", path("record.json"), NULL};
+                          "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(args), 0);
     json_t *rec = record();
     json_t *lv = json_array_get(json_object_get(json_object_get(rec, "bench"), "levels"), 0);
@@ -579,7 +488,7 @@ static void open_loop_and_duration(void **state)
     json_decref(rec);
     const char *dargs[] = {"--url", s.url, "--duration", "0.5", "--concurrency", "4",
                            "--num-prompts", "3", "--random-input-len", "8", "--no-progress",
-                           "--json", path("record.json"), NULL};
+                           "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(dargs), 0);
     rec = record();
     json_t *m = level_metrics(rec, 0);
@@ -587,18 +496,18 @@ static void open_loop_and_duration(void **state)
     assert_true(num(m, "completed") > 20);
     assert_true(num(m, "duration") >= 0.5 && num(m, "duration") < 2.0);
     json_decref(rec);
-    server_stop(&s);
+    tf_server_stop(&s);
 }
 
 static void slo_goodput(void **state)
 {
     (void)state;
-    server s;
+    tf_server s;
     const char *sargs[] = {"--ttft-ms", "20", "--itl-ms", "2", "--tokens", "8", NULL};
-    server_start(&s, sargs);
+    tf_server_start(&s, sargs);
     const char *bad[] = {"--url", s.url, "--num-prompts", "10", "--concurrency", "2",
                          "--random-input-len", "8", "--slo", "ttft=5", "--min-goodput", "50",
-                         "--no-progress", "--json", path("record.json"), NULL};
+                         "--no-progress", "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(bad), 1);
     json_t *rec = record();
     assert_string_equal(status(rec, "bench.goodput"), "fail");
@@ -606,13 +515,13 @@ static void slo_goodput(void **state)
     json_decref(rec);
     const char *good[] = {"--url", s.url, "--num-prompts", "10", "--concurrency", "2",
                           "--random-input-len", "8", "--slo", "ttft=500,tpot=100,e2e=2000",
-                          "--min-goodput", "90", "--no-progress", "--json", path("record.json"), NULL};
+                          "--min-goodput", "90", "--no-progress", "--json", tf_path("record.json"), NULL};
     assert_int_equal(run_client(good), 0);
     rec = record();
     assert_string_equal(status(rec, "bench.goodput"), "pass");
     assert_true(num(level_metrics(rec, 0), "goodput_ratio") == 1.0);
     json_decref(rec);
-    server_stop(&s);
+    tf_server_stop(&s);
 }
 
 /* ---- --launch: start the server ourselves -------------------------------- */
@@ -620,10 +529,10 @@ static void slo_goodput(void **state)
 static int free_port(void)
 {
     /* bind port 0, note it, close: a small race nobody else here plays */
-    server s;
-    server_start(&s, NULL);
+    tf_server s;
+    tf_server_start(&s, NULL);
     int p = s.port;
-    server_stop(&s);
+    tf_server_stop(&s);
     return p;
 }
 
@@ -635,7 +544,7 @@ static void launch_runs_and_stops(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%s", port);
     const char *ok[] = {"--url", url, "--num-prompts", "8", "--concurrency", "2",
                         "--random-input-len", "8", "--random-output-len", "8", "--no-progress",
-                        "--json", path("record.json"), "--launch-log", path("server.log"),
+                        "--json", tf_path("record.json"), "--launch-log", tf_path("server.log"),
                         "--launch", "--", SERVER, "--port", port, "--ttft-ms", "5", NULL};
     assert_int_equal(run_client(ok), 0);
     json_t *rec = record();
@@ -650,12 +559,12 @@ static void launch_runs_and_stops(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%s", port);
     const char *dies[] = {"--url", url, "--num-prompts", "40", "--concurrency", "2",
                           "--random-input-len", "8", "--random-output-len", "30", "--no-progress",
-                          "--json", path("record.json"), "--launch", "--", SERVER, "--port", port,
+                          "--json", tf_path("record.json"), "--launch", "--", SERVER, "--port", port,
                           "--ttft-ms", "5", "--itl-ms", "5", "--die-after", "9", NULL};
     int rc = run_client(dies);
     rec = record();
     if ((rc != 1 && rc != 3) || strcmp(status(rec, "bench.requests"), "error") != 0) {
-        char *o = slurp(path("out.txt"));
+        char *o = tf_slurp(tf_path("out.txt"));
         fail_msg("server dying under --launch: exit %d, bench.requests %s: %s\n%s", rc,
                  status(rec, "bench.requests"),
                  json_string_value(json_object_get(check(rec, "bench.requests"), "summary")), o);
@@ -668,7 +577,7 @@ static void launch_runs_and_stops(void **state)
 
     /* a command that is not a server: a verdict, not a hang */
     const char *bogus[] = {"--url", url, "--ready-timeout", "5", "--no-progress", "--json",
-                           path("record.json"), "--launch", "--", "/bin/false", NULL};
+                           tf_path("record.json"), "--launch", "--", "/bin/false", NULL};
     rc = run_client(bogus);
     assert_true(rc == 1 || rc == 3);
     rec = record();
@@ -681,7 +590,7 @@ static void launch_runs_and_stops(void **state)
 static void bad_input(void **state)
 {
     (void)state;
-    FILE *f = fopen(path("bad.jsonl"), "w");
+    FILE *f = fopen(tf_path("bad.jsonl"), "w");
     fputs("{\"prompt\": \"fine\"}\n{\"prompt\": \"broken\",\n", f);
     fclose(f);
     static const struct {
@@ -709,7 +618,7 @@ static void bad_input(void **state)
         output_has(cases[i].msg);
     }
     const char *j[] = {"--url", "http://127.0.0.1:1", "--dataset", "jsonl", "--dataset-path",
-                       path("bad.jsonl"), NULL};
+                       tf_path("bad.jsonl"), NULL};
     assert_int_equal(run_client(j), 2);
     output_has("bad.jsonl:2: malformed JSON");
     const char *h[] = {"--help", NULL};
@@ -720,34 +629,31 @@ static void bad_input(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/pf_bench_e2e_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tf_tmpdir_create("bench_e2e");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(chat_timings_match_server, kill_live_server),
-        cmocka_unit_test_teardown(generate_per_token_itl, kill_live_server),
-        cmocka_unit_test_teardown(faults_are_counted_failures, kill_live_server),
-        cmocka_unit_test_teardown(server_dies_during_load, kill_live_server),
-        cmocka_unit_test_teardown(unreachable_url, kill_live_server),
-        cmocka_unit_test_teardown(not_ready_and_non_json, kill_live_server),
-        cmocka_unit_test_teardown(all_fail_and_warmup_fail, kill_live_server),
-        cmocka_unit_test_teardown(sweep_and_sglang_jsonl, kill_live_server),
-        cmocka_unit_test_teardown(open_loop_and_duration, kill_live_server),
-        cmocka_unit_test_teardown(slo_goodput, kill_live_server),
-        cmocka_unit_test_teardown(launch_runs_and_stops, kill_live_server),
-        cmocka_unit_test_teardown(bad_input, kill_live_server),
+        cmocka_unit_test_teardown(chat_timings_match_server, tf_kill_live_server),
+        cmocka_unit_test_teardown(generate_per_token_itl, tf_kill_live_server),
+        cmocka_unit_test_teardown(faults_are_counted_failures, tf_kill_live_server),
+        cmocka_unit_test_teardown(server_dies_during_load, tf_kill_live_server),
+        cmocka_unit_test_teardown(unreachable_url, tf_kill_live_server),
+        cmocka_unit_test_teardown(not_ready_and_non_json, tf_kill_live_server),
+        cmocka_unit_test_teardown(all_fail_and_warmup_fail, tf_kill_live_server),
+        cmocka_unit_test_teardown(sweep_and_sglang_jsonl, tf_kill_live_server),
+        cmocka_unit_test_teardown(open_loop_and_duration, tf_kill_live_server),
+        cmocka_unit_test_teardown(slo_goodput, tf_kill_live_server),
+        cmocka_unit_test_teardown(launch_runs_and_stops, tf_kill_live_server),
+        cmocka_unit_test_teardown(bad_input, tf_kill_live_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

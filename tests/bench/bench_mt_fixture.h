@@ -17,19 +17,20 @@
 
 #include "bench/driver.h"
 
+#include "testfix.h"
+
+/* The scripted server (tests/fixtures/testfix.h) and its chat endpoint. */
 typedef struct server {
-    pid_t pid;
+    tf_server tf;
     char url[96];
 } server;
 
-/* dir/name in the test's temporary directory (one of 8 rotating buffers) */
-char *path(const char *name);
 /* sse_server with extra arguments (NULL-terminated), recording to
- * path("server.jsonl"); s->url is its chat completions endpoint */
+ * tf_path("server.jsonl"); s->url is its chat completions endpoint */
 void server_start(server *s, const char *const *extra);
 void server_stop(server *s);
 /* cmocka teardown: a failed assertion must not leave the server running */
-int kill_live_server(void **state);
+#define kill_live_server tf_kill_live_server
 /* the server's record, one object per stream, by response id */
 json_t *server_record(void);
 /* most streams in progress at once, as the server saw them */

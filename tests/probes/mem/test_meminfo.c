@@ -1,5 +1,5 @@
 /* /proc/meminfo parsing against recorded and reconstructed samples
- * (tests/data/meminfo/README.md says where each comes from). */
+ * (tests/probes/mem/data/meminfo/README.md says where each comes from). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include "probes/mem/meminfo.h"
 
 #define KB 1024LL
-#define DATA PF_SOURCE_DIR "/tests/data/meminfo/"
+#define DATA PF_SOURCE_DIR "/tests/probes/mem/data/meminfo/"
 
 static void test_gb10_pagecache(void **state)
 {

@@ -11,7 +11,7 @@
 #include "probes/mem/mem_headroom.h"
 
 #define GIB(x) ((uint64_t)((x) * 1073741824.0))
-#define DATA PF_SOURCE_DIR "/tests/data/meminfo/"
+#define DATA PF_SOURCE_DIR "/tests/probes/mem/data/meminfo/"
 
 typedef struct row {
     const char *name;

@@ -1,8 +1,6 @@
+# core/: the run record, running tools, and the binary's command line.
 pf_add_unit(test_record test_record.c)
 pf_add_unit(test_proc test_proc.c)
-pf_add_unit(test_gpu_driver test_gpu_driver.c)
-pf_add_unit(test_pyenv test_pyenv.c)
-pf_add_unit(test_probe_flags test_probe_flags.c)
 
 # The JSON the real binary writes must match the documented schema, for a
 # run on this machine and for a run evaluated for another architecture.
@@ -22,4 +20,4 @@ endif()
 
 # CLI contract: usage errors exit 2 with a message, --help and --version exit 0.
 add_test(NAME cli_contract
-         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_contract.sh $<TARGET_FILE:preflight>)
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli_contract.sh $<TARGET_FILE:preflight>)

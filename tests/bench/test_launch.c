@@ -1,5 +1,5 @@
 /* test_launch.c -- the launch lifecycle against stand-in servers
- * (tests/fake_server.py, run with python3): ready, exits at once, never
+ * (tests/bench/fake_server.py, run with python3): ready, exits at once, never
  * ready, fatal log line, ignores signals (with a grandchild that escapes the
  * process group), dies during load, refuses the warm-up, Ctrl-C while
  * waiting.  Every test ends by checking that no process of the server is
@@ -58,7 +58,7 @@ static void start_fake(fake *f, const char *mode, const char *delay)
     unlink(f->pidfile);
     char port[16];
     snprintf(port, sizeof port, "%d", f->port);
-    char *script = pf_path_join(PF_SOURCE_DIR, "tests/fake_server.py");
+    char *script = pf_path_join(PF_SOURCE_DIR, "tests/bench/fake_server.py");
     char *argv[] = {g_python, "-u", script, "--port", port, "--mode", (char *)mode,
                     "--delay", (char *)(delay ? delay : "0.5"), "--pidfile", f->pidfile, NULL};
     pf_launch_opts o = {.log_path = f->log};
@@ -481,7 +481,7 @@ static void test_tee(void **state)
     FILE *cap = fopen(path, "w+");
     assert_non_null(cap);
     dup2(fileno(cap), STDERR_FILENO);
-    char *script = pf_path_join(PF_SOURCE_DIR, "tests/fake_server.py");
+    char *script = pf_path_join(PF_SOURCE_DIR, "tests/bench/fake_server.py");
     char *argv[] = {g_python, "-u", script, "--port", "1", "--mode", "exit", NULL};
     pf_launch_opts lo = {.log_path = PF_BINARY_DIR "/tests/launch-tee.log", .tee = true,
                          .env_set = (const char *const[]){"PF_TEST_MARK=tee", NULL}};
