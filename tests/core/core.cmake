@@ -1,6 +1,7 @@
 # core/: the run record, running tools, and the binary's command line.
 pf_add_unit(test_record test_record.c)
 pf_add_unit(test_proc test_proc.c)
+pf_add_unit(test_dl test_dl.c)
 
 # The JSON the real binary writes must match the documented schema, for a
 # run on this machine and for a run evaluated for another architecture.
