@@ -110,7 +110,8 @@ typedef struct pf_ready_opts {
     pf_launch_api warmup_api;    /* default chat */
     int warmup_max_tokens;       /* 0: 8 */
     double warmup_timeout_s;     /* 0: 600 (a first request may compile kernels) */
-    const char *api_key;         /* "Authorization: Bearer KEY"; NULL: none */
+    const pf_strv *headers;      /* "K: V" lines every probe and the warm-up send (the
+                                  * Authorization one among them; never shown); NULL: none */
     bool require_ready_line;     /* also wait for the server's own ready line (SGLang's) */
     int progress;                /* -1 never, 0 when stderr is a TTY, 1 always */
     pf_launch_progress_fn progress_fn; /* replaces the built-in progress line */

@@ -13,6 +13,7 @@ pf_add_unit(test_bench_request test_bench_request.c)
 pf_add_unit(test_bench_metrics test_bench_metrics.c)
 pf_add_unit(test_bench_dataset test_bench_dataset.c)
 pf_add_unit(test_bench_prom test_bench_prom.c)
+pf_add_unit(test_bench_cli test_bench_cli.c)
 
 # End to end: the real client binary against the scripted server.
 pf_add_unit(test_bench_e2e test_bench_e2e.c)
@@ -33,3 +34,9 @@ add_test(NAME bench_record_schema
                  $<TARGET_FILE:sse_server> ${CMAKE_SOURCE_DIR}/scripts/validate-record.py
                  ${CMAKE_CURRENT_BINARY_DIR}/bench_record_schema)
 set_tests_properties(bench_record_schema PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# The API key on every request bench makes, and in no output (scripted server
+# logging each request's Authorization header).
+pf_add_unit(test_bench_auth test_bench_auth.c)
+add_dependencies(test_bench_auth sse_server pf_bench)
+set_tests_properties(test_bench_auth PROPERTIES TIMEOUT 120)

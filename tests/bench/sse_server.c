@@ -17,7 +17,7 @@
  *     [--role-ms MS] [--no-role] [--usage auto|always|never] [--seed S]
  *     [--fault KIND --fault-every N --fault-after K] [--slow-ms 2000]
  *     [--die-after N] [--not-ready] [--models-nonjson] [--accept-length X]
- *     [--burst]
+ *     [--burst] [--headers-log F] [--require-auth VALUE]
  * KIND: http500 http429 http503 reset close nodone malformed stall
  *       slowheaders error-event notsse nonjson
  */
@@ -85,7 +85,13 @@ typedef struct cfg {
     long fault_every, fault_after, die_after;
     double accept_length;
     uint64_t seed;
+    const char *require_auth; /* --require-auth V: 401 unless "Authorization: V" */
 } cfg;
+
+/* --headers-log FILE: one JSON line per request (any method, any path) with
+ * its Authorization header, so a test can prove the client sent it on every
+ * endpoint. */
+static FILE *hlog;
 
 static const char *const FAULTS[] = {"none", "http500", "http429", "http503", "reset", "close",
                                      "nodone", "malformed", "stall", "slowheaders", "error-event",
@@ -93,7 +99,7 @@ static const char *const FAULTS[] = {"none", "http500", "http429", "http503", "r
 enum { F_NONE, F_500, F_429, F_503, F_RESET, F_CLOSE, F_NODONE, F_MALFORMED, F_STALL, F_SLOW,
        F_ERREV, F_NOTSSE, F_NONJSON };
 
-static cfg C = {20, 5, 0, -1, 2000, 0, 1, true, false, false, false, 0, F_NONE, 0, 0, 0, -1, 1};
+static cfg C = {20, 5, 0, -1, 2000, 0, 1, true, false, false, false, 0, F_NONE, 0, 0, 0, -1, 1, NULL};
 static int epfd, tfd;
 static FILE *rec;
 static long nstreams, nactive;
@@ -653,7 +659,29 @@ static void parse_requests(conn *c)
         snprintf(c->path, sizeof c->path, "%s", path);
         c->t_req = mono();
         char *body = c->in + hlen;
-        if (strcmp(method, "GET") == 0)
+        char auth[512] = "";
+        bool has_auth = false;
+        char *ah = strcasestr(c->in, "\r\nauthorization:");
+        if (ah && ah < hend) {
+            const char *p = ah + 16;
+            while (*p == ' ')
+                p++;
+            const char *e = strstr(p, "\r\n");
+            snprintf(auth, sizeof auth, "%.*s", (int)(e - p), p);
+            has_auth = true;
+        }
+        if (hlog) {
+            json_t *l = json_pack("{s:s, s:s, s:o}", "method", method, "path", path, "authorization",
+                                  has_auth ? json_string(auth) : json_null());
+            char *line = json_dumps(l, JSON_COMPACT);
+            fprintf(hlog, "%s\n", line);
+            fflush(hlog);
+            free(line);
+            json_decref(l);
+        }
+        if (C.require_auth && (!has_auth || strcmp(auth, C.require_auth) != 0))
+            send_simple(c, 401, "application/json", "{\"error\":\"missing or wrong API key\"}");
+        else if (strcmp(method, "GET") == 0)
             handle_get(c, path);
         else if (C.not_ready)
             send_simple(c, 503, "application/json", "{\"error\":\"loading\"}");
@@ -727,6 +755,13 @@ static int parse_args(int argc, char **argv, int *port, const char **port_file, 
         else if (VAL("--die-after")) C.die_after = atol(v);
         else if (VAL("--accept-length")) C.accept_length = atof(v);
         else if (VAL("--seed")) C.seed = strtoull(v, NULL, 10);
+        else if (VAL("--require-auth")) C.require_auth = v;
+        else if (VAL("--headers-log")) {
+            if (!(hlog = fopen(v, "w"))) {
+                perror(v);
+                return -1;
+            }
+        }
         else if (VAL("--usage")) C.usage = strcmp(v, "always") == 0 ? 1 : strcmp(v, "never") == 0 ? 2 : 0;
         else if (VAL("--fault")) {
             C.fault = -1;

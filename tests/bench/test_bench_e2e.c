@@ -609,6 +609,10 @@ static void bad_input(void **state)
         {{"--url", "http://127.0.0.1:1", "--duration", "5", NULL}, "--duration needs"},
         {{"--url", "http://127.0.0.1:1", "--num-prompts", NULL}, "--num-prompts needs a value"},
         {{"--url", "http://127.0.0.1:1", "--launch", NULL}, "--launch must be followed by --"},
+        /* issue #13: these were accepted (or reported as unreachable) */
+        {{"--url", "http://127.0.0.1:1", "--concurrency", "1,,2", NULL}, "empty element"},
+        {{"--url", "http://127.0.0.1:1", "--request-rate", "1e-300", NULL}, "nothing would ever be sent"},
+        {{"--url", "http://[::1", NULL}, "not a valid URL"},
         {{"--url", "http://127.0.0.1:1", "--dataset", "sharegpt", "--dataset-path",
           "/nonexistent/sg.json", NULL}, "/nonexistent/sg.json"},
     };
