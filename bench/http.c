@@ -137,11 +137,6 @@ void *pf_http_slist(const pf_http_headers *h, const char *const *extra)
     return sl;
 }
 
-void pf_http_slist_free(void *slist)
-{
-    curl_slist_free_all(slist);
-}
-
 typedef struct sink {
     char *buf;
     size_t len, max;

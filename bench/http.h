@@ -57,9 +57,8 @@ char *pf_http_header_redact(const char *line);
  * server's).  Heap string. */
 char *pf_http_redact_arg(const char *prev, const char *arg);
 /* A curl_slist (as void * to keep curl out of this header) with the lines plus
- * extra ones; free with pf_http_slist_free. */
+ * extra ones; the caller frees it with curl_slist_free_all. */
 void *pf_http_slist(const pf_http_headers *h, const char *const *extra);
-void pf_http_slist_free(void *slist);
 
 /* GET url with a total deadline.  Returns 0 when an HTTP response arrived
  * (any status), -1 with err naming the URL and curl's reason otherwise. */
