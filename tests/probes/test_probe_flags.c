@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "probes/probe_flags.h"
@@ -103,12 +106,45 @@ static void test_missing_value(void **state)
     pf_probe_opts_free(&o);
 }
 
+/* --help and the parser read one table: each accepted flag is listed once,
+ * a flag a command declines is not listed, and every listed flag parses. */
+static void test_help_matches_parser(void **state)
+{
+    (void)state;
+    static const char *const all[] = {"--arch", "--venv", "--scan", "--model", "--pp",
+                                      "--mem-fraction-static", "--timeout"};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    pf_probe_flags_help(f, PF_PF_ALL);
+    fclose(f);
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        /* "  --flag " at the start of a line */
+        char want[64];
+        snprintf(want, sizeof want, "\n  %s ", all[k]);
+        bool first = strncmp(buf, want + 1, strlen(want + 1)) == 0;
+        if (!first && !strstr(buf, want))
+            fail_msg("--help does not list %s:\n%s", all[k], buf);
+    }
+    free(buf);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    pf_probe_flags_help(f, PF_PF_ARCH | PF_PF_VENV);  /* what kernels accepts */
+    fclose(f);
+    assert_non_null(strstr(buf, "  --arch X.Y"));
+    assert_non_null(strstr(buf, "  --venv DIR"));
+    assert_null(strstr(buf, "--pp"));
+    assert_null(strstr(buf, "--timeout"));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_values_stored),
         cmocka_unit_test(test_missing_value),
+        cmocka_unit_test(test_help_matches_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
