@@ -183,7 +183,7 @@ static int set_header(void *opts, const char *name, const char *v, pf_err *err)
 static int set_duration(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    double d;
+    double d = 0;
     if (pf_flags_double(name, v, 0, false, &d, err) < 0)
         return -1;
     if (d <= 0)
@@ -231,7 +231,7 @@ static int set_levels(void *opts, const char *name, const char *v, pf_err *err)
 static int set_request_rate(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    double d;
+    double d = 0;
     if (pf_flags_double(name, v, 0, true, &d, err) < 0)
         return -1;
     if (d <= 0)
@@ -246,7 +246,7 @@ static int set_request_rate(void *opts, const char *name, const char *v, pf_err 
 static int set_burstiness(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    double d;
+    double d = 0;
     if (pf_flags_double(name, v, 0, true, &d, err) < 0)
         return -1;
     if (d <= 0)
@@ -276,7 +276,7 @@ static int set_threads(void *opts, const char *name, const char *v, pf_err *err)
 static int set_seed(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    long l;
+    long l = 0;
     if (pf_flags_long(name, v, 0, 0x7fffffffffffffffL, &l, err) < 0)
         return -1;
     o->seed = (uint64_t)l;
@@ -295,7 +295,7 @@ static int set_dataset(void *opts, const char *name, const char *v, pf_err *err)
 static int set_range_ratio(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    double d;
+    double d = 0;
     if (pf_flags_double(name, v, 0, false, &d, err) < 0)
         return -1;
     if (d > 1)
@@ -360,7 +360,7 @@ static int set_slo(void *opts, const char *name, const char *v, pf_err *err)
 static int set_min_goodput(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    double d;
+    double d = 0;
     if (pf_flags_double(name, v, 0, false, &d, err) < 0)
         return -1;
     if (d > 100)
@@ -372,7 +372,7 @@ static int set_min_goodput(void *opts, const char *name, const char *v, pf_err *
 static int set_metrics_interval(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_bench_opts *o = opts;
-    double d;
+    double d = 0;
     if (pf_flags_double(name, v, 0, false, &d, err) < 0)
         return -1;
     if (d < 0.05)

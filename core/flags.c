@@ -47,8 +47,8 @@ static bool parsable(const pf_flag *f)
 static int apply(const pf_flag *f, void *opts, const char *v, pf_err *err)
 {
     char *base = opts;
-    long l;
-    double d;
+    long l = 0;
+    double d = 0;
     switch (f->kind) {
     case PF_FLAG_SET:
         *(bool *)(base + f->off) = true;

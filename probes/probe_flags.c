@@ -68,7 +68,7 @@ static int set_memfrac(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_probe_opts *o = opts;
     (void)name;
-    double d;
+    double d = 0;
     if (whole_double(v, &d) != 0 || d <= 0 || d > 1)
         return pf_err_set(err, "--mem-fraction-static '%s' must be a number in (0, 1]", v);
     o->mem_fraction = d;
@@ -79,7 +79,7 @@ static int set_timeout(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_probe_opts *o = opts;
     (void)name;
-    double d;
+    double d = 0;
     if (whole_double(v, &d) != 0 || d <= 0 || d > 3600)
         return pf_err_set(err, "--timeout '%s' must be a number of seconds in (0, 3600]", v);
     o->tool_timeout_s = d;
