@@ -109,6 +109,11 @@ void pf_strbuf_drop(pf_strbuf *b, size_t n)
     b->dropped += n;
 }
 
+size_t pf_strbuf_len(const pf_strbuf *b)
+{
+    return b->len;
+}
+
 size_t pf_strbuf_dropped(const pf_strbuf *b)
 {
     return b->dropped;

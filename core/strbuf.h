@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A value type (like pf_strv): callers hold it by value and use only the
+ * functions below; the fields are not part of the interface. */
 typedef struct pf_strbuf {
     char *s;          /* NUL-terminated; NULL until something is written */
     size_t len;       /* bytes in s, excluding the NUL and any marker */
@@ -54,6 +56,8 @@ void pf_strbuf_drop(pf_strbuf *b, size_t n);
 /* The text, with " … (N more)" when anything was left out; never NULL. */
 const char *pf_strbuf_str(pf_strbuf *b);
 size_t pf_strbuf_dropped(const pf_strbuf *b);
+/* Bytes of text so far (without the marker). */
+size_t pf_strbuf_len(const pf_strbuf *b);
 /* The text as a heap string the caller frees; the buffer is left empty. */
 char *pf_strbuf_take(pf_strbuf *b);
 void pf_strbuf_free(pf_strbuf *b);
