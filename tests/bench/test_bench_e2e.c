@@ -25,39 +25,11 @@
 #define SERVER PF_BINARY_DIR "/tests/sse_server"
 #define CLIENT PF_BINARY_DIR "/tests/pf_bench"
 
-/* Run pf_bench with argv (NULL-terminated after argv[0]); stdout+stderr go
- * to dir/out.txt; a 120 s deadline.  Returns the exit code. */
+/* Run pf_bench with args (NULL-terminated); stdout+stderr go to
+ * tf_path("out.txt"); a 120 s deadline.  Returns the exit code. */
 static int run_client(const char *const *args)
 {
-    const char *argv[96] = {CLIENT};
-    int n = 1;
-    for (; *args; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *o = freopen(tf_path("out.txt"), "w", stdout);
-        (void)o;
-        dup2(STDOUT_FILENO, STDERR_FILENO);
-        execv(CLIENT, (char *const *)argv);
-        _exit(127);
-    }
-    double deadline = tf_now() + 120;
-    int st;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            break;
-        if (tf_now() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            fail_msg("pf_bench did not finish within 120 s");
-        }
-        usleep(5000);
-    }
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    return tf_run(CLIENT, args, tf_path("out.txt"), 120);
 }
 
 static void output_has(const char *needle)

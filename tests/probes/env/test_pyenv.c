@@ -10,47 +10,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testfix.h"
 #include "probes/env/pyenv.h"
 
-static char root[64];
-
-static void put(const char *rel, const char *text)
-{
-    char path[512], dir[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    snprintf(dir, sizeof dir, "mkdir -p \"$(dirname '%s')\"", path);
-    assert_int_equal(system(dir), 0);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static int setup(void **state)
 {
-    strcpy(root, "/tmp/pf_venv_XXXXXX");
-    assert_non_null(mkdtemp(root));
-    put("pyvenv.cfg", "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.12.3\n");
-    put("lib/python3.12/site-packages/torch-2.11.0+cu130.dist-info/METADATA",
+    assert_int_equal(tf_tmpdir_create("venv"), 0);
+    tf_put("pyvenv.cfg", "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.12.3\n");
+    tf_put("lib/python3.12/site-packages/torch-2.11.0+cu130.dist-info/METADATA",
         "Metadata-Version: 2.1\nName: torch\nVersion: 2.11.0+cu130\n\nDescription: Version: 9.9\n");
-    put("lib/python3.12/site-packages/sgl_kernel-0.3.9.dist-info/METADATA", "Name: sgl-kernel\nVersion: 0.3.9\n");
+    tf_put("lib/python3.12/site-packages/sgl_kernel-0.3.9.dist-info/METADATA", "Name: sgl-kernel\nVersion: 0.3.9\n");
     /* a dist-info without METADATA: the directory name still says the version */
-    put("lib/python3.12/site-packages/flashinfer_python-0.4.1.dist-info/RECORD", "");
-    put("lib/python3.12/site-packages/torch/lib/.keep", "");
+    tf_put("lib/python3.12/site-packages/flashinfer_python-0.4.1.dist-info/RECORD", "");
+    tf_put("lib/python3.12/site-packages/torch/lib/.keep", "");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd);
+    return tf_tmpdir_remove();
 }
 
 static void test_fake_venv(void **state)
 {
     pf_err err;
-    pf_pyenv *env = pf_pyenv_from_prefix(root, "--venv", &err);
+    pf_pyenv *env = pf_pyenv_from_prefix(tf_tmpdir(), "--venv", &err);
     assert_non_null(env);
     assert_string_equal(pf_pyenv_python_version(env), "3.12");
     assert_int_equal(pf_pyenv_site_count(env), 1);

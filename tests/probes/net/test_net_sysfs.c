@@ -11,87 +11,61 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testfix.h"
 #include "probes/net/netif.h"
 #include "probes/net/rdma.h"
 
-static char root[256];
-
-static void mkdirs(const char *rel)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s'", root, rel);
-    assert_int_equal(system(cmd), 0);
-}
-
-static void put(const char *rel, const char *text)
-{
-    char p[700];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    char *slash = strrchr(p, '/');
-    *slash = '\0';
-    char cmd[800];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", p);
-    assert_int_equal(system(cmd), 0);
-    *slash = '/';
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static void link_to(const char *target, const char *rel)
 {
-    char p[700];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    assert_int_equal(symlink(target, p), 0);
+    assert_int_equal(symlink(target, tf_path(rel)), 0);
 }
 
 static void build_tree(void)
 {
-    snprintf(root, sizeof root, "/tmp/pf_sysfs_XXXXXX");
-    assert_non_null(mkdtemp(root));
+    assert_int_equal(tf_tmpdir_create("sysfs"), 0);
     /* A CX-7 port: PCI device with mlx5_core, RoCE device rocep1s0f1 on it. */
-    mkdirs("devices/pci0000:00/0000:01:00.1/net/enp1s0f1np1");
-    mkdirs("bus/pci/drivers/mlx5_core");
+    tf_mkdirs("devices/pci0000:00/0000:01:00.1/net/enp1s0f1np1");
+    tf_mkdirs("bus/pci/drivers/mlx5_core");
     link_to("../../../bus/pci/drivers/mlx5_core", "devices/pci0000:00/0000:01:00.1/driver");
-    mkdirs("class/net/enp1s0f1np1");
+    tf_mkdirs("class/net/enp1s0f1np1");
     link_to("../../../devices/pci0000:00/0000:01:00.1", "class/net/enp1s0f1np1/device");
-    put("class/net/enp1s0f1np1/operstate", "up\n");
-    put("class/net/enp1s0f1np1/carrier", "1\n");
-    put("class/net/enp1s0f1np1/speed", "200000\n");
-    put("class/net/enp1s0f1np1/mtu", "9000\n");
-    put("class/net/enp1s0f1np1/type", "1\n");
-    put("class/net/enp1s0f1np1/ifindex", "5\n");
-    put("class/net/enp1s0f1np1/address", "4c:bb:47:00:00:01\n");
-    put("class/net/enp1s0f1np1/uevent", "INTERFACE=enp1s0f1np1\nIFINDEX=5\n");
-    mkdirs("class/infiniband/rocep1s0f1/ports/1");
+    tf_put("class/net/enp1s0f1np1/operstate", "up\n");
+    tf_put("class/net/enp1s0f1np1/carrier", "1\n");
+    tf_put("class/net/enp1s0f1np1/speed", "200000\n");
+    tf_put("class/net/enp1s0f1np1/mtu", "9000\n");
+    tf_put("class/net/enp1s0f1np1/type", "1\n");
+    tf_put("class/net/enp1s0f1np1/ifindex", "5\n");
+    tf_put("class/net/enp1s0f1np1/address", "4c:bb:47:00:00:01\n");
+    tf_put("class/net/enp1s0f1np1/uevent", "INTERFACE=enp1s0f1np1\nIFINDEX=5\n");
+    tf_mkdirs("class/infiniband/rocep1s0f1/ports/1");
     link_to("../../../devices/pci0000:00/0000:01:00.1", "class/infiniband/rocep1s0f1/device");
-    put("class/infiniband/rocep1s0f1/node_type", "1: CA\n");
-    put("class/infiniband/rocep1s0f1/ports/1/state", "4: ACTIVE\n");
-    put("class/infiniband/rocep1s0f1/ports/1/phys_state", "5: LinkUp\n");
-    put("class/infiniband/rocep1s0f1/ports/1/link_layer", "Ethernet\n");
-    put("class/infiniband/rocep1s0f1/ports/1/rate", "200 Gb/sec (4X HDR)\n");
+    tf_put("class/infiniband/rocep1s0f1/node_type", "1: CA\n");
+    tf_put("class/infiniband/rocep1s0f1/ports/1/state", "4: ACTIVE\n");
+    tf_put("class/infiniband/rocep1s0f1/ports/1/phys_state", "5: LinkUp\n");
+    tf_put("class/infiniband/rocep1s0f1/ports/1/link_layer", "Ethernet\n");
+    tf_put("class/infiniband/rocep1s0f1/ports/1/rate", "200 Gb/sec (4X HDR)\n");
     /* Soft RoCE on a LAN NIC, port down; ports/2 is unreadable garbage. */
-    mkdirs("class/infiniband/rxe0/ports/1");
-    put("class/infiniband/rxe0/parent", "eno1\n");
-    put("class/infiniband/rxe0/ports/1/state", "1: DOWN\n");
-    put("class/infiniband/rxe0/ports/1/link_layer", "Ethernet\n");
-    mkdirs("class/infiniband/rxe0/ports/2");
+    tf_mkdirs("class/infiniband/rxe0/ports/1");
+    tf_put("class/infiniband/rxe0/parent", "eno1\n");
+    tf_put("class/infiniband/rxe0/ports/1/state", "1: DOWN\n");
+    tf_put("class/infiniband/rxe0/ports/1/link_layer", "Ethernet\n");
+    tf_mkdirs("class/infiniband/rxe0/ports/2");
     /* docker0: a bridge, down, carrier unreadable (the kernel refuses it). */
-    mkdirs("class/net/docker0/bridge");
-    put("class/net/docker0/operstate", "down\n");
-    put("class/net/docker0/mtu", "1500\n");
-    put("class/net/docker0/type", "1\n");
-    put("class/net/docker0/uevent", "DEVTYPE=bridge\nINTERFACE=docker0\n");
+    tf_mkdirs("class/net/docker0/bridge");
+    tf_put("class/net/docker0/operstate", "down\n");
+    tf_put("class/net/docker0/mtu", "1500\n");
+    tf_put("class/net/docker0/type", "1\n");
+    tf_put("class/net/docker0/uevent", "DEVTYPE=bridge\nINTERFACE=docker0\n");
     /* wifi and tailscale */
-    mkdirs("class/net/wlP9s9/wireless");
+    tf_mkdirs("class/net/wlP9s9/wireless");
     link_to("../../../devices/pci0000:00/0000:01:00.1", "class/net/wlP9s9/device");
-    put("class/net/wlP9s9/operstate", "up\n");
-    put("class/net/wlP9s9/uevent", "DEVTYPE=wlan\nINTERFACE=wlP9s9\n");
-    put("class/net/tailscale0/tun_flags", "0x1002\n");
-    put("class/net/tailscale0/operstate", "unknown\n");
-    put("class/net/tailscale0/speed", "-1\n");
-    put("class/net/eno1/operstate", "up\n");
+    tf_put("class/net/wlP9s9/operstate", "up\n");
+    tf_put("class/net/wlP9s9/uevent", "DEVTYPE=wlan\nINTERFACE=wlP9s9\n");
+    tf_put("class/net/tailscale0/tun_flags", "0x1002\n");
+    tf_put("class/net/tailscale0/operstate", "unknown\n");
+    tf_put("class/net/tailscale0/speed", "-1\n");
+    tf_put("class/net/eno1/operstate", "up\n");
 }
 
 static void test_fake_tree(void **state)
@@ -101,8 +75,8 @@ static void test_fake_tree(void **state)
     memset(&s, 0, sizeof s);
     const char *names[] = {"enp1s0f1np1", "docker0", "wlP9s9", "tailscale0", "eno1", "ghost0", "enp1s0f1np1:1"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        pf_netif_read_sysfs(root, pf_netif_set_add(&s, names[i]), &s.notes);
-    pf_netif_map_rdma(root, &s, &s.notes);
+        pf_netif_read_sysfs(tf_tmpdir(), pf_netif_set_add(&s, names[i]), &s.notes);
+    pf_netif_map_rdma(tf_tmpdir(), &s, &s.notes);
     for (size_t i = 0; i < s.n; i++)
         pf_netif_classify(&s.ifs[i]);
 
@@ -137,7 +111,7 @@ static void test_fake_tree(void **state)
     assert_true(noted);
 
     pf_rdma_set r;
-    pf_rdma_scan(root, &r);
+    pf_rdma_scan(tf_tmpdir(), &r);
     assert_true(r.class_present);
     assert_int_equal(r.n, 2);
     assert_string_equal(r.v[0].name, "rocep1s0f1");
@@ -156,9 +130,7 @@ static void test_fake_tree(void **state)
     pf_rdma_set_free(&r);
     pf_netif_set_free(&s);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tf_tmpdir_remove(), 0);
 }
 
 static void test_no_rdma_class(void **state)
