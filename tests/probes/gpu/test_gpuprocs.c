@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testfix.h"
 #include "probes/gpu/gpuprocs.h"
 
-static char tmp[512];
 
 static const pf_gpu_proc *find(const pf_gpu_procs *g, int pid)
 {
@@ -95,17 +95,17 @@ static void test_nvml_grow_and_failures(void **state)
 static void mkproc(int pid, const char *comm, const char *const *targets)
 {
     char p[700];
-    snprintf(p, sizeof p, "%s/%d", tmp, pid);
+    snprintf(p, sizeof p, "%s/%d", tf_tmpdir(), pid);
     assert_int_equal(mkdir(p, 0755), 0);
-    snprintf(p, sizeof p, "%s/%d/comm", tmp, pid);
+    snprintf(p, sizeof p, "%s/%d/comm", tf_tmpdir(), pid);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     fprintf(f, "%s\n", comm);
     fclose(f);
-    snprintf(p, sizeof p, "%s/%d/fd", tmp, pid);
+    snprintf(p, sizeof p, "%s/%d/fd", tf_tmpdir(), pid);
     assert_int_equal(mkdir(p, 0755), 0);
     for (int i = 0; targets[i]; i++) {
-        snprintf(p, sizeof p, "%s/%d/fd/%d", tmp, pid, i);
+        snprintf(p, sizeof p, "%s/%d/fd/%d", tf_tmpdir(), pid, i);
         assert_int_equal(symlink(targets[i], p), 0);
     }
 }
@@ -130,12 +130,12 @@ static void test_scan_tree(void **state)
     mkproc(800, "sleep", none);
     mkproc((int)getpid(), "test_gpuprocs", server);
     char junk[600];
-    snprintf(junk, sizeof junk, "%s/self", tmp);
+    snprintf(junk, sizeof junk, "%s/self", tf_tmpdir());
     assert_int_equal(mkdir(junk, 0755), 0);
 
     pf_gpu_procs g;
     pf_err e = {{0}};
-    if (pf_gpuprocs_scan(tmp, getpid(), &g, &e) != 0)
+    if (pf_gpuprocs_scan(tf_tmpdir(), getpid(), &g, &e) != 0)
         fail_msg("%s", e.msg);
     assert_string_equal(g.source, "proc");
     assert_int_equal(g.n, 3);
@@ -174,15 +174,12 @@ static void test_scan_live(void **state)
 
 static int setup(void **state)
 {
-    snprintf(tmp, sizeof tmp, "%s/tests/proc-XXXXXX", PF_BINARY_DIR);
-    return mkdtemp(tmp) ? 0 : -1;
+    return tf_tmpdir_create("proc");
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
 
 int main(void)

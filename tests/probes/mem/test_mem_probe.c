@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testfix.h"
 #include "probes/mem/mem_headroom.h"
 #include "st_fixture.h"
 
-static char tmp[512];
 
 typedef struct probe_run {
     pf_run *run;
@@ -97,7 +97,7 @@ static void test_no_gpu(void **state)
 static void test_no_gpu_with_model(void **state)
 {
     char dir[600];
-    snprintf(dir, sizeof dir, "%s/model", tmp);
+    snprintf(dir, sizeof dir, "%s/model", tf_tmpdir());
     write_model(dir, false);
     pf_probe_opts o;
     no_gpu_opts(&o);
@@ -135,7 +135,7 @@ static void test_no_gpu_with_model(void **state)
 static void test_corrupt_model(void **state)
 {
     char dir[600];
-    snprintf(dir, sizeof dir, "%s/corrupt", tmp);
+    snprintf(dir, sizeof dir, "%s/corrupt", tf_tmpdir());
     write_model(dir, true);
     pf_probe_opts o;
     no_gpu_opts(&o);
@@ -215,15 +215,12 @@ static void test_gpu_no_context_left(void **state)
 
 static int setup(void **state)
 {
-    snprintf(tmp, sizeof tmp, "%s/tests/memprobe-XXXXXX", PF_BINARY_DIR);
-    return mkdtemp(tmp) ? 0 : -1;
+    return tf_tmpdir_create("memprobe");
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
 
 int main(void)

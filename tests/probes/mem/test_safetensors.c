@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testfix.h"
 #include "probes/mem/safetensors.h"
 #include "st_fixture.h"
 
-static char tmp[512];
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -25,7 +25,7 @@ static char *path_in(const char *dir, const char *name)
 
 static char *mkdir_in(const char *name)
 {
-    char *p = path_in(tmp, name);
+    char *p = path_in(tf_tmpdir(), name);
     assert_int_equal(mkdir(p, 0755), 0);
     return p;
 }
@@ -66,10 +66,7 @@ static uint64_t write_st(const char *path, const tdef *t, size_t n)
 
 static void write_text(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(tf_write_file(path, text), 0);
 }
 
 static const tdef llama[] = {
@@ -198,7 +195,7 @@ static void test_sharded(void **state)
 static void expect_corrupt(const char *name, const char *header, uint64_t data, uint64_t len_override,
                            const char *needle)
 {
-    char *p = path_in(tmp, name);
+    char *p = path_in(tf_tmpdir(), name);
     write_raw(p, header, data, len_override);
     pf_st_model m;
     memset(&m, 0, sizeof m);
@@ -239,7 +236,7 @@ static void test_corrupt(void **state)
                    "{\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
                    "\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, 0, "not valid JSON");
     /* a file shorter than the length field */
-    char *p = path_in(tmp, "tiny.safetensors");
+    char *p = path_in(tf_tmpdir(), "tiny.safetensors");
     write_text(p, "abc");
     pf_st_model m;
     memset(&m, 0, sizeof m);
@@ -248,7 +245,7 @@ static void test_corrupt(void **state)
     assert_non_null(strstr(e.msg, "too short"));
     free(p);
     /* an unknown (future) dtype is sized by its declared span */
-    p = path_in(tmp, "future.safetensors");
+    p = path_in(tf_tmpdir(), "future.safetensors");
     write_raw(p, "{\"w\":{\"dtype\":\"F3_NEW\",\"shape\":[7],\"data_offsets\":[0,3]}}", 3, 0);
     assert_int_equal(pf_st_read_file(&m, p, &e), 0);
     assert_int_equal(m.total_bytes, 3);
@@ -260,7 +257,7 @@ static void test_dirs(void **state)
 {
     pf_st_model m;
     pf_err e = {{0}};
-    char *none = path_in(tmp, "nope");
+    char *none = path_in(tf_tmpdir(), "nope");
     assert_int_equal(pf_st_read_model(none, &m, &e), -1);
     assert_non_null(strstr(e.msg, "does not exist"));
     pf_st_model_free(&m);
@@ -314,15 +311,12 @@ static void test_dtype_bits(void **state)
 
 static int setup(void **state)
 {
-    snprintf(tmp, sizeof tmp, "%s/tests/st-XXXXXX", PF_BINARY_DIR);
-    return mkdtemp(tmp) ? 0 : -1;
+    return tf_tmpdir_create("st");
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testfix.h"
 #include "probes/nccl/ncclconf.h"
 
 static const char *value_of(const pf_nccl_conf_file *f, const char *name)
@@ -101,30 +102,18 @@ static void test_long_lines(void **state)
     free(text);
 }
 
-static char tmpdir[256];
-
-static void write_file(const char *rel, const char *text)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static void test_effective_env(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/pf_ncclconf_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    assert_int_equal(tf_tmpdir_create("ncclconf"), 0);
     char home[300], etc[300], custom[300];
-    snprintf(home, sizeof home, "%s/home", tmpdir);
-    snprintf(etc, sizeof etc, "%s/etc_nccl.conf", tmpdir);
-    snprintf(custom, sizeof custom, "%s/custom.conf", tmpdir);
+    snprintf(home, sizeof home, "%s/home", tf_tmpdir());
+    snprintf(etc, sizeof etc, "%s/etc_nccl.conf", tf_tmpdir());
+    snprintf(custom, sizeof custom, "%s/custom.conf", tf_tmpdir());
     mkdir(home, 0700);
-    write_file("home/.nccl.conf", "NCCL_SOCKET_IFNAME=home0\nNCCL_NET=Socket\n");
-    write_file("etc_nccl.conf", "NCCL_NET=IB\nNCCL_IB_DISABLE=1\nNCCL_SOCKET_IFNAME=etc0\n");
-    write_file("custom.conf", "NCCL_PROTO=Simple\n");
+    tf_put("home/.nccl.conf", "NCCL_SOCKET_IFNAME=home0\nNCCL_NET=Socket\n");
+    tf_put("etc_nccl.conf", "NCCL_NET=IB\nNCCL_IB_DISABLE=1\nNCCL_SOCKET_IFNAME=etc0\n");
+    tf_put("custom.conf", "NCCL_PROTO=Simple\n");
 
     char *envp[] = {"NCCL_SOCKET_IFNAME==real0", "PATH=/usr/bin", NULL};
     pf_nccl_env *e = pf_nccl_env_load(envp, home, etc, 22809);
@@ -161,7 +150,7 @@ static void test_effective_env(void **state)
 
     /* Missing and unreadable files are reported, never fatal. */
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/nope.conf", tmpdir);
+    snprintf(missing, sizeof missing, "%s/nope.conf", tf_tmpdir());
     e = pf_nccl_env_load(NULL, NULL, missing, 22809);
     assert_int_equal(pf_nccl_env_file_count(e), 1);
     assert_false(pf_nccl_env_file(e, 0)->present);
@@ -172,9 +161,7 @@ static void test_effective_env(void **state)
     assert_int_equal(pf_nccl_env_issue_count(e, false), 1);
     pf_nccl_env_free(e);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tf_tmpdir_remove(), 0);
 }
 
 int main(void)
