@@ -111,7 +111,9 @@ static void openai_key_on_every_endpoint(void **state)
                           "--metrics-interval", "0.05", "--no-progress", "-v",
                           "--json", tf_path("record.json"), "--requests-jsonl", tf_path("requests.jsonl"),
                           "--sglang-jsonl", tf_path("sglang.jsonl"), NULL};
+    setenv("PF_BENCH_CURL_VERBOSE", "1", 1); /* curl's trace of every request, on stderr */
     int rc = run_client(args);
+    unsetenv("PF_BENCH_CURL_VERBOSE");
     tf_server_stop(&s);
     if (rc != 0) {
         char *o = tf_slurp(tf_path("out.txt"));
@@ -121,6 +123,9 @@ static void openai_key_on_every_endpoint(void **state)
                                         "/server_info", NULL};
     assert_paths_seen(check_headers_log("Bearer " KEY, paths), paths);
     assert_nowhere(KEY);
+    char *o = tf_slurp(tf_path("out.txt"));
+    assert_non_null(strstr(o, "> Authorization: <redacted>")); /* the trace ran, without the key */
+    free(o);
     unsetenv("OPENAI_API_KEY");
 }
 
