@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Where the expected numbers in tests/test_bench_stats.c and
-tests/test_bench_metrics.c come from (numpy 2.4.6; `pip install numpy`).
+"""Where the expected numbers in tests/bench/test_bench_stats.c and
+tests/bench/test_bench_metrics.c come from (numpy 2.4.6; `pip install numpy`).
 
 Part 1: numpy statistics over deterministic data sets.
 Part 2: a transcription of SGLang bench_serving's calculate_metrics
 (python/sglang/benchmark/serving.py @ 00f9ec47) and of vLLM's goodput rule
 (vllm/benchmarks/serve.py) over five fixed requests.
-Run: python3 tests/bench_numpy_expected.py
+Run: python3 tests/bench/bench_numpy_expected.py
 """
 import numpy as np
 

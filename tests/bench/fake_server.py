@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stand-in LLM server for the launch tests (tests/test_launch.c).
+"""Stand-in LLM server for the launch tests (tests/bench/test_launch.c).
 
 Usage: fake_server.py --port N --mode MODE [--delay S] [--pidfile F]
 

@@ -1,5 +1,5 @@
 /* launch_driver.c -- drive a real server through the launch API (for
- * tests/real_server_test.sh): start it, wait until ready, send chat requests
+ * tests/bench/real_server_test.sh): start it, wait until ready, send chat requests
  * (plain, then streamed at concurrency 1, 2 and 4), check that the server's
  * usage counts agree with what was received, watch it with pf_launch_poll,
  * stop it and prove no process is left.

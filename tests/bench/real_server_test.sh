@@ -5,7 +5,7 @@
 #
 #   real_server_test.sh LAUNCH_DRIVER PREFLIGHT WORKDIR
 #
-# Part 1 (tests/launch_driver.c): start, wait until ready, plain and streamed
+# Part 1 (tests/bench/launch_driver.c): start, wait until ready, plain and streamed
 # chat requests at concurrency 1, 2, 4, usage counts vs received content,
 # stop, no orphans.
 # Part 2: `preflight bench --launch -- llama-server ...` at concurrency

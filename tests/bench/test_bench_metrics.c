@@ -4,7 +4,7 @@
  * Expected values: numpy 2.4.6 running a transcription of calculate_metrics
  * (sgl-project/sglang python/sglang/benchmark/serving.py @ 00f9ec47) and of
  * vLLM's goodput loop (vllm/benchmarks/serve.py) over the same five requests:
- * tests/bench_numpy_expected.py, printed with repr().
+ * tests/bench/bench_numpy_expected.py, printed with repr().
  */
 #include <jansson.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* test_bench_stats.c -- bench/stats.c against numpy, bit for bit.
  *
- * Expected values: numpy 2.4.6, tests/bench_numpy_expected.py (run once,
+ * Expected values: numpy 2.4.6, tests/bench/bench_numpy_expected.py (run once,
  * pasted), which does:
  *   def data(n, mul, mod, div): return [((i * mul) % mod) / div for i in range(n)]
  *   x = np.array(data(...)); [np.sum(x), np.mean(x), np.median(x), np.std(x),

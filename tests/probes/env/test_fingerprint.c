@@ -1,6 +1,6 @@
 /* env.fingerprint: rules on hand-built facts, then the probe on this machine
  * with a fake venv (dist-info, pyvenv.cfg, stand-in torch and NCCL built by
- * tests/mem.cmake). */
+ * tests/probes/mem/mem.cmake + tests/fixtures/fixtures.cmake). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* fatbin_builder.h -- build fatbin containers and ELF64 files byte by byte
  * for the scanner's tests, following the layout in
  * shared/reference/cuda-fatbin.md secs. 2-4 (the same layout nvcc 13.0
- * emits; tests/test_fatbin_nvcc.c checks the scanner on real nvcc output).
+ * emits; tests/probes/kernels/test_fatbin_nvcc.c checks the scanner on real nvcc output).
  * Header-only so each test binary stays one file plus this. */
 #ifndef PF_TEST_FATBIN_BUILDER_H
 #define PF_TEST_FATBIN_BUILDER_H

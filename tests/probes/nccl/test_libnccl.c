@@ -1,5 +1,5 @@
 /* Which libnccl.so.2 the server loads, and its version: the real NCCL of the
- * CUDA toolkit, and fake environments built by tests/mem.cmake whose torch
+ * CUDA toolkit, and fake environments built by tests/probes/mem/mem.cmake + tests/fixtures/fixtures.cmake whose torch
  * library has a RUNPATH, an RPATH, or NCCL linked in. */
 #include <setjmp.h>
 #include <stdarg.h>
