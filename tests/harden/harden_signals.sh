@@ -19,6 +19,17 @@ now() { date +%s.%N; }
 # running = exists and is not a zombie (a zombie has stopped; in a container
 # nobody may reap it)
 alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+# wait until PID has installed its SIGTERM handler (SigCgt bit 14 in
+# /proc/PID/status): a signal sent before that would kill it the default way,
+# which tests nothing -- no fixed sleep a loaded machine can outrun
+wait_handler() {
+    for _ in $(seq 1000); do
+        m=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+        [ -n "$m" ] && [ $(( 0x$m & 0x4000 )) -ne 0 ] && return 0
+        sleep 0.01
+    done
+    return 1
+}
 lt() { python3 -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
 
 # A tool that hangs: check's toolchain.ptxas runs it (deadline 60 s); a
@@ -38,7 +49,7 @@ for sig in INT TERM HUP; do
     CUDA_HOME=$d/cuda "$P" check --arch 9.0 --only toolchain. \
         --timeout 60 --json c.json >out.txt 2>&1 &
     pid=$!
-    sleep 0.5
+    wait_handler $pid
     kill -$sig $pid
     wait $pid; rc=$?
     took=$(python3 -c "print(round($(now) - $t0, 2))")
@@ -55,7 +66,7 @@ done
 CUDA_HOME=$d/cuda "$P" check --arch 9.0 --only toolchain. \
     --timeout 60 >out.txt 2>&1 &
 pid=$!
-sleep 0.5
+wait_handler $pid
 kill -TERM $pid; kill -INT $pid
 wait $pid; rc=$?
 # both pending at once: the kernel delivers the lower number (SIGINT) first
@@ -69,18 +80,18 @@ rc=$?
 r=$(rec c.json "r['incomplete_reason']")
 case "$r" in *interrupted*SIGTERM*) ;; *) bad "check under timeout: no record saying interrupted: $r" ;; esac
 
-# ---- kernels: a large tree, SIGTERM 0.1 s in
+# ---- kernels: a tree of 10,000 files, SIGTERM as soon as the handler is there
 mkdir tree
 python3 - <<'PY'
 import os
-for i in range(200):
+for i in range(100):
     d = f'tree/d{i}'; os.mkdir(d)
-    for j in range(200):
+    for j in range(100):
         with open(f'{d}/lib{j}.so', 'wb') as f: f.write(b'\x7fELF' + b'\0' * 60)
 PY
 "$P" kernels --arch 9.0 tree -q --json k.json >out.txt 2>&1 &
 pid=$!
-sleep 0.1
+wait_handler $pid
 kill -TERM $pid
 wait $pid; rc=$?
 [ $rc -eq 3 ] || bad "kernels SIGTERM: exit $rc, want 3"
@@ -126,7 +137,7 @@ for mode in once twice; do
     PREFLIGHT_STOP_GRACE_S=0.5 "$P" bench --url http://127.0.0.1:9 --num-prompts 1 --json l.json \
         --launch -- "$d/stubborn.sh" >out.txt 2>&1 &
     pid=$!
-    for _ in $(seq 100); do [ -s child.pid ] && break; sleep 0.05; done
+    for _ in $(seq 600); do [ -s child.pid ] && break; sleep 0.05; done
     [ -s child.pid ] || bad "launch $mode: the server did not start"
     kill -TERM $pid
     if [ $mode = twice ]; then sleep 0.3; kill -INT $pid; fi
