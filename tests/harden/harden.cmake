@@ -8,3 +8,15 @@ set_tests_properties(harden_signals PROPERTIES TIMEOUT 120 LABELS harden)
 add_test(NAME harden_cli
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_cli.sh $<TARGET_FILE:preflight> $<TARGET_FILE:ptxas_mkfixture>)
 set_tests_properties(harden_cli PROPERTIES TIMEOUT 120 LABELS harden)
+add_test(NAME harden_faults
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_faults.sh $<TARGET_FILE:preflight> $<TARGET_FILE:sse_server>)
+set_tests_properties(harden_faults PROPERTIES TIMEOUT 120 LABELS harden)
+
+# ThreadSanitizer: scripts/test.sh builds with -DPF_TSAN=ON and runs the tests
+# labelled tsan -- the threaded bench client now; later tests (the cluster
+# runtime) join by adding the label.
+foreach(t test_bench_mt test_bench_mt_stop bench_mt_cli)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY LABELS tsan)
+  endif()
+endforeach()
