@@ -73,7 +73,7 @@ pf_pyenv *pf_ctx_pyenv(pf_probe_ctx *ctx, const char **why)
 {
     if (!ctx->pyenv_tried) {
         ctx->pyenv_tried = true;
-        ctx->pyenv = pf_pyenv_discover(ctx->opts->venv, &ctx->pyenv_err);
+        ctx->pyenv = pf_pyenv_discover_in(ctx->opts->venv, ctx->env, &ctx->pyenv_err);
     }
     if (!ctx->pyenv && why)
         *why = ctx->pyenv_err.msg;
