@@ -2,3 +2,5 @@
 # the registry's scopes and dependencies.
 add_executable(record_roundtrip ${CMAKE_CURRENT_LIST_DIR}/record_roundtrip.c)
 target_link_libraries(record_roundtrip PRIVATE pfcore)
+pf_add_unit(test_env ${CMAKE_CURRENT_LIST_DIR}/test_env.c)
+set_tests_properties(test_env PROPERTIES TIMEOUT 30)
