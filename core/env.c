@@ -384,3 +384,15 @@ char *pf_env_which(const pf_env *e, const char *name)
     free(copy);
     return NULL;
 }
+
+pf_env *pf_env_overlay(const pf_env *base, const pf_env *top)
+{
+    char *src = pf_xasprintf("%s+%s", base->source, top->source);
+    pf_env *e = pf_env_new(src);
+    free(src);
+    for (size_t i = 0; i < base->n; i++)
+        put(e, base->names[i], base->nlen[i], pf_env_value(base, i));
+    for (size_t i = 0; i < top->n; i++)
+        put(e, top->names[i], top->nlen[i], pf_env_value(top, i));
+    return e;
+}

@@ -68,6 +68,12 @@ pf_env *pf_env_from_file(const char *path, pf_err *err);
  * invalid names are errors naming the key. */
 pf_env *pf_env_from_json(const json_t *obj, pf_err *err);
 void pf_env_set_source(pf_env *e, const char *source);
+/* base with top's variables set over it (top wins; base's order, then top's
+ * new names in order); source "BASE+TOP" ("process+file:/etc/x.env").  This
+ * is what `set -a; . FILE` before a launch gives, and what systemd gives a
+ * unit with EnvironmentFile=: the file adds to an environment, it does not
+ * replace it. */
+pf_env *pf_env_overlay(const pf_env *base, const pf_env *top);
 
 const char *pf_env_get(const pf_env *e, const char *name); /* NULL when unset */
 size_t pf_env_count(const pf_env *e);

@@ -103,7 +103,7 @@ int pf_check_main(int argc, char **argv)
         goto out;
     }
     pf_env *env = NULL;
-    if (po.env_file && !(env = pf_env_from_file(po.env_file, &perr))) {
+    if (pf_probe_load_env(&po, &env, &perr) != 0) {
         fprintf(stderr, "preflight check: --env-file: %s\n", perr.msg);
         pf_probe_plan_free(&plan);
         goto out;

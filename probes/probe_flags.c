@@ -127,3 +127,18 @@ int pf_probe_take_flag(const char *cmd, pf_output_opts *oo, pf_probe_opts *po, u
         fprintf(stderr, "preflight %s: %s\n", cmd, err.msg);
     return r;
 }
+
+int pf_probe_load_env(const pf_probe_opts *o, pf_env **out, pf_err *err)
+{
+    *out = NULL;
+    if (!o->env_file)
+        return 0;
+    pf_env *file = pf_env_from_file(o->env_file, err);
+    if (!file)
+        return -1;
+    pf_env *proc = pf_env_from_process();
+    *out = pf_env_overlay(proc, file);
+    pf_env_free(proc);
+    pf_env_free(file);
+    return 0;
+}

@@ -37,4 +37,11 @@ int pf_probe_parse_flag(pf_probe_opts *o, unsigned accept, int argc, char **argv
 int pf_probe_take_flag(const char *cmd, pf_output_opts *oo, pf_probe_opts *po, unsigned accept,
                        int argc, char **argv, int *i);
 
+/* The environment --env-file asks to judge: this process's environment with
+ * the file's variables set over it (pf_env_overlay: what `set -a; . FILE`
+ * before the launch gives; to judge the file alone, run preflight under
+ * `env -i`).  *out is NULL without --env-file (judge the process as is).
+ * -1 with err "FILE:LINE: reason" on a bad file (the caller exits 2). */
+int pf_probe_load_env(const pf_probe_opts *o, pf_env **out, pf_err *err);
+
 #endif

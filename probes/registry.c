@@ -181,6 +181,16 @@ int pf_probe_registry_validate(const pf_probe_def *defs, size_t n, pf_err *err)
 
 /* ---- planning ---- */
 
+/* Which rows a plan for `scope` covers: a node plan the node rows; a
+ * cluster plan everything the coordinator runs (pair and cluster rows); a
+ * pair plan the pair rows. */
+static bool in_plan(const pf_probe_def *d, pf_scope scope)
+{
+    if (scope == PF_SCOPE_CLUSTER)
+        return d->scope != PF_SCOPE_NODE;
+    return d->scope == scope;
+}
+
 int pf_probe_plan_make(const pf_probe_def *defs, size_t n, pf_scope scope, const char *only,
                        pf_probe_plan *plan, pf_err *err)
 {
@@ -189,12 +199,12 @@ int pf_probe_plan_make(const pf_probe_def *defs, size_t n, pf_scope scope, const
         return -1;
     /* wanted[i]: 0 not run, 1 prerequisite, 2 reported.  Rows of this scope
      * that --only selects are reported; their needs of the same scope, and
-     * the needs' needs, are prerequisites unless selected too.  Needs of
-     * another scope (a cluster check's node needs) are already in the
+     * the needs' needs, are prerequisites unless selected too.  Needs
+     * outside the plan (a cluster check's node needs) are already in the
      * merged record, so they are not run here. */
     unsigned char *wanted = pf_xcalloc(n ? n : 1, 1);
     for (size_t i = 0; i < n; i++)
-        if (defs[i].scope == scope && pf_probe_selected(defs[i].id, only))
+        if (in_plan(&defs[i], scope) && pf_probe_selected(defs[i].id, only))
             wanted[i] = 2;
     for (bool grew = true; grew;) {
         grew = false;
@@ -203,7 +213,7 @@ int pf_probe_plan_make(const pf_probe_def *defs, size_t n, pf_scope scope, const
                 continue;
             for (size_t k = 0; k < PF_PROBE_MAX_NEEDS && defs[i].needs[k]; k++) {
                 size_t j = (size_t)(find_in(defs, n, defs[i].needs[k]) - defs);
-                if (defs[j].scope == scope && !wanted[j]) {
+                if (in_plan(&defs[j], scope) && !wanted[j]) {
                     wanted[j] = 1;
                     grew = true;
                 }

@@ -59,7 +59,10 @@ const pf_probe_def *pf_probe_find_fn(pf_probe_fn fn);
 bool pf_probe_selected(const char *id, const char *only);
 
 /* The plan for one scope: the rows to run, in dependency order, each marked
- * as reported (selected by --only) or a prerequisite.  Checks a table
+ * as reported (selected by --only) or a prerequisite.  PF_SCOPE_NODE plans
+ * the node rows (`check`, an agent); PF_SCOPE_CLUSTER plans everything the
+ * coordinator runs over a merged run (pair and cluster rows together, since
+ * a cluster check may need a pair check); PF_SCOPE_PAIR only pair rows.  Checks a table
  * (defs/n) so tests can plan over a table of their own; the real table is
  * pf_probe_registry().  -1 with err naming the check on an unknown need or a
  * cycle; 0 rows selected is not an error (the caller says "no check

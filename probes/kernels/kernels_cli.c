@@ -141,12 +141,10 @@ int pf_kernels_main(int argc, char **argv)
     }
 
     pf_env *env = NULL;
-    if (po.env_file) {
-        pf_err eerr = {{0}};
-        if (!(env = pf_env_from_file(po.env_file, &eerr))) {
-            fprintf(stderr, "preflight kernels: --env-file: %s\n", eerr.msg);
-            goto out;
-        }
+    pf_err eerr = {{0}};
+    if (pf_probe_load_env(&po, &env, &eerr) != 0) {
+        fprintf(stderr, "preflight kernels: --env-file: %s\n", eerr.msg);
+        goto out;
     }
     pf_run *run = pf_run_new(argc, argv);
     char host[256] = "localhost";

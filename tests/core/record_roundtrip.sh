@@ -37,7 +37,7 @@ same thor
 printf 'NCCL_SOCKET_IFNAME=lo\nGLOO_SOCKET_IFNAME=lo\n' > "$work/plan.env"
 "$pf" check --only net.,env. --env-file "$work/plan.env" --json "$work/envfile.json" >/dev/null 2>&1
 same envfile
-grep -q "\"env_source\": \"file:$work/plan.env\"" "$work/envfile.json" ||
+grep -q "\"env_source\": \"process+file:$work/plan.env\"" "$work/envfile.json" ||
     { echo "FAIL: env_source does not name the env file"; fails=$((fails+1)); }
 
 # kernels: a directory with a broken library and a text file

@@ -266,6 +266,28 @@ static void test_which(void **state)
     free(bin);
 }
 
+/* The file laid over a base: the file wins, the base's other names stay,
+ * order is the base's then the file's new names. */
+static void test_overlay(void **state)
+{
+    pf_err err = {{0}};
+    pf_env *base = pf_env_new("process"), *top = pf_env_new("file:/x.env");
+    pf_env_set(base, "PATH", "/usr/bin", &err);
+    pf_env_set(base, "GLOO_SOCKET_IFNAME", "nosuch0", &err);
+    pf_env_set(top, "NCCL_DEBUG", "WARN", &err);
+    pf_env_set(top, "GLOO_SOCKET_IFNAME", "lo", &err);
+    pf_env *e = pf_env_overlay(base, top);
+    assert_string_equal(pf_env_source(e), "process+file:/x.env");
+    assert_int_equal(pf_env_count(e), 3);
+    assert_string_equal(pf_env_get(e, "GLOO_SOCKET_IFNAME"), "lo");
+    assert_string_equal(pf_env_get(e, "PATH"), "/usr/bin");
+    assert_string_equal(pf_env_name(e, 2), "NCCL_DEBUG");
+    assert_string_equal(pf_env_get(base, "GLOO_SOCKET_IFNAME"), "nosuch0"); /* inputs untouched */
+    pf_env_free(e);
+    pf_env_free(base);
+    pf_env_free(top);
+}
+
 static int setup(void **state)
 {
     return mkdtemp(dir) ? 0 : -1;
@@ -282,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_lines),       cmocka_unit_test(test_whole_file),
         cmocka_unit_test(test_file_safety), cmocka_unit_test(test_json),
         cmocka_unit_test(test_process_snapshot), cmocka_unit_test(test_which),
+        cmocka_unit_test(test_overlay),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
