@@ -12,3 +12,8 @@ add_test(NAME record_roundtrip
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/record_roundtrip.sh $<TARGET_FILE:preflight>
                  $<TARGET_FILE:record_roundtrip> $<TARGET_FILE:sse_server>)
 set_tests_properties(record_roundtrip PROPERTIES TIMEOUT 60)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME schema_facts COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/schema_facts.sh $<TARGET_FILE:preflight>
+                                        ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(schema_facts PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()
