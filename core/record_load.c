@@ -178,13 +178,17 @@ static int load_nodes(pf_run *run, const json_t *nodes, const char *what, pf_err
         if (pf_run_find_node(run, name))
             return pf_err_set(err, "%s: node name '%s' appears twice (%s); node names must be unique", what,
                               name, path);
+        /* Deep copies throughout: the run must not share mutable JSON with
+         * the caller's document. */
         pf_node *n = pf_run_add_node(run, name, address);
-        json_object_update(pf_node_facts(n), facts);
+        json_t *copy = json_deep_copy(facts);
+        json_object_update(pf_node_facts(n), copy);
+        json_decref(copy);
         const char *k;
         json_t *v;
         json_object_foreach(jn, k, v)
             if (strcmp(k, "name") && strcmp(k, "address") && strcmp(k, "facts"))
-                pf_node_set_section(n, k, json_incref(v));
+                pf_node_set_section(n, k, json_deep_copy(v));
     }
     return 0;
 }
@@ -249,7 +253,9 @@ static int load_checks(pf_run *run, const json_t *checks, const char *what, pf_e
         if (has_measure)
             pf_check_measure(c, measured, threshold, unit);
         pf_check_set_duration(c, isnan(duration) ? -1 : duration);
-        json_object_update(pf_check_evidence(c), ev);
+        json_t *copy = json_deep_copy(ev);
+        json_object_update(pf_check_evidence(c), copy);
+        json_decref(copy);
     }
     return 0;
 }
@@ -343,7 +349,7 @@ pf_run *pf_run_from_json_named(const json_t *root, const char *what, pf_err *err
     json_t *v;
     json_object_foreach((json_t *)root, k, v)
         if (!pf_record_key_reserved(k))
-            pf_run_set_section(run, k, json_incref(v));
+            pf_run_set_section(run, k, json_deep_copy(v));
     return run;
 }
 
@@ -362,7 +368,12 @@ static char *read_record(const char *path, size_t *len, pf_err *err)
         return NULL;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > PF_RECORD_FILE_MAX) {
+    if (fstat(fd, &st) != 0) {
+        pf_err_errno(err, errno, "cannot stat the run record %s", path);
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || (unsigned long long)st.st_size > PF_RECORD_FILE_MAX) {
         if (!S_ISREG(st.st_mode))
             pf_err_set(err, "the run record %s is not a regular file", path);
         else
