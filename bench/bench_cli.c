@@ -1,5 +1,6 @@
 /* bench_cli.c -- `preflight bench` flags (see bench_cli.h, docs/bench.md). */
 #include "bench/bench_cli.h"
+#include "reports/console.h"
 
 #include "bench/driver.h"
 #include "core/flags.h"
@@ -455,6 +456,14 @@ int pf_bench_parse(int argc, char **argv, pf_bench_opts *o, pf_err *err)
     return finish_opts(o, err);
 }
 
+/* Errors quote paths and server text: escaped for the terminal. */
+static void print_err(const char *msg)
+{
+    char *safe = pf_console_escape(msg);
+    fprintf(stderr, "preflight bench: %s\n", safe);
+    free(safe);
+}
+
 int pf_bench_main(int argc, char **argv)
 {
     pf_bench_opts o;
@@ -467,14 +476,14 @@ int pf_bench_main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     if (r < 0) {
-        fprintf(stderr, "preflight bench: %s\n", err.msg);
+        print_err(err.msg);
         pf_bench_opts_free(&o);
         return PF_EXIT_USAGE;
     }
     o.progress = !o.no_progress && o.out.verbosity >= 0 && isatty(STDERR_FILENO);
     pf_bench_inputs in;
     if (pf_bench_prepare(&o, &in, &err) < 0) {
-        fprintf(stderr, "preflight bench: %s\n", err.msg);
+        print_err(err.msg);
         pf_bench_opts_free(&o);
         return PF_EXIT_USAGE;
     }

@@ -37,7 +37,7 @@ typedef struct runctx {
     json_t *prom;        /* bench.prometheus.series */
     double t0;
     pf_launch *launch;   /* --launch: the server we started */
-    volatile sig_atomic_t *interrupted; /* set by the SIGINT handler */
+    volatile sig_atomic_t *interrupted; /* pf_sig_counter(): SIGINT/SIGTERM/SIGHUP */
 } runctx;
 
 /* GET /v1/models until it answers (bounded by --ready-timeout); decides

@@ -2,6 +2,8 @@
  * levels, outputs, and the bench.* checks (see bench_cli.h; the server's side
  * is bench_server.c). */
 #include "bench/bench_cli.h"
+#include "core/file.h"
+#include "core/sig.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -15,15 +17,9 @@
 
 #include "bench/bench_int.h"
 
-/* SIGINT only sets this; the driver polls it.  A signal handler can reach
- * nothing else, which is why it is file-scope. */
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
+/* Signals: core/sig.h (installed by main).  SIGINT, SIGTERM and SIGHUP
+ * raise pf_sig_counter(), which the driver and the launch waits poll; the
+ * run then stops, the server is stopped and the record is written. */
 
 int pf_bench_prepare(const pf_bench_opts *o, pf_bench_inputs *in, pf_err *err)
 {
@@ -58,9 +54,8 @@ int pf_bench_prepare(const pf_bench_opts *o, pf_bench_inputs *in, pf_err *err)
         }
     }
     if (o->sglang_jsonl) { /* fail now, not after an hour of load */
-        FILE *f = fopen(o->sglang_jsonl, "a");
+        FILE *f = pf_file_append(o->sglang_jsonl, err);
         if (!f) {
-            pf_err_errno(err, errno, "cannot open %s for appending", o->sglang_jsonl);
             pf_bench_inputs_free(in);
             return -1;
         }
@@ -201,7 +196,7 @@ static void base_driver_opts(runctx *c, pf_driver_opts *d)
     d->abort_after_connect_failures = o->max_connect_failures;
     d->on_result = on_result;
     d->ud = c;
-    d->stop = &interrupted;
+    d->stop = pf_sig_counter();
     if (c->launch) {
         d->tick = pf_bench_launch_tick;
         d->tick_ud = c;
@@ -279,8 +274,9 @@ static int run_level(runctx *c, size_t conc, double rate)
         json_object_set_new(w, "succeeded", json_integer((json_int_t)ok));
         json_object_set_new(w, "failures", pf_failures_json(wo.results, wo.n, 3));
         json_object_set_new(lv, "warmup", w);
-        if (interrupted) {
-            snprintf(c->abort_reason, sizeof c->abort_reason, "interrupted (Ctrl-C) during the warm-up");
+        if (*c->interrupted) {
+            snprintf(c->abort_reason, sizeof c->abort_reason, "interrupted (%s) during the warm-up",
+                     pf_sig_name(pf_sig_last() ? pf_sig_last() : SIGINT));
             c->aborted = true;
             json_object_set_new(lv, "aborted", json_string(c->abort_reason));
             pf_driver_out_free(&wo);
@@ -470,7 +466,7 @@ void pf_bench_execute(const pf_bench_opts *o, pf_bench_inputs *in, pf_run *run)
     c.in = in;
     c.run = run;
     c.t0 = pf_now();
-    c.interrupted = &interrupted;
+    c.interrupted = pf_sig_counter();
     c.bench = json_object();
     pf_run_set_section(run, "bench", c.bench); /* the run owns it; we keep filling it */
     json_object_set_new(c.bench, "schema", json_string("preflight.bench/1"));
@@ -488,11 +484,6 @@ void pf_bench_execute(const pf_bench_opts *o, pf_bench_inputs *in, pf_run *run)
                 : NULL;
     pf_rng_seed(&c.rng, o->seed ^ 0x5eed5eedULL); /* arrivals: a stream apart from the dataset's */
     raise_nofile();
-    struct sigaction sa = {0}, old_sa;
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_sa);
-    interrupted = 0;
 
     pf_check *srv = pf_check_add(run, NULL, "bench.server");
     if (o->launch_argv && pf_bench_launch_start(&c, srv) < 0)
@@ -537,7 +528,6 @@ void pf_bench_execute(const pf_bench_opts *o, pf_bench_inputs *in, pf_run *run)
     free_work(&c);
 out:
     pf_bench_launch_finish(&c);
-    sigaction(SIGINT, &old_sa, NULL);
     pf_driver_free(c.drv);
     json_decref(c.failures);
     free(c.url);

@@ -1,6 +1,7 @@
 /* bench_server.c -- the server's side of a run: is it there, which model,
  * is it ready, /server_info, and --launch (start, watch, stop). */
 #include "bench/bench_int.h"
+#include "core/sig.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,7 @@ int pf_bench_launch_start(runctx *c, pf_check *srv)
         return -1;
     }
     pf_launch_watch_flag(c->launch, c->interrupted);
+    pf_sig_watch_group(pf_launch_pid(c->launch)); /* a second signal SIGKILLs its group */
     pf_ready_opts ro;
     pf_ready_opts_init(&ro);
     ro.base_url = o->url;
@@ -197,7 +199,22 @@ void pf_bench_launch_finish(runctx *c)
     if (!c->launch)
         return;
     pf_launch_stop_result sr;
-    pf_launch_stop(c->launch, 10.0, &sr);
+    /* Each rung of the stop ladder waits 10 s by default; a scheduler with a
+     * short kill grace (Slurm KillWait, a pod's terminationGracePeriod) can
+     * ask for less with PREFLIGHT_STOP_GRACE_S (docs/launch.md). */
+    double grace = 10.0;
+    const char *g = getenv("PREFLIGHT_STOP_GRACE_S");
+    if (g && *g) {
+        char *end;
+        double v = strtod(g, &end);
+        if (*end == '\0' && v > 0 && v <= 3600)
+            grace = v;
+    }
+    pf_launch_stop(c->launch, grace, &sr);
+    pf_sig_watch_group(0);
+    if (*c->interrupted)
+        pf_run_set_incomplete(c->run, "interrupted by %s; the server was stopped (%s)",
+                              pf_sig_name(pf_sig_last() ? pf_sig_last() : SIGINT), sr.stage);
     json_object_set_new(c->bench, "launch", pf_launch_to_json(c->launch));
     pf_launch_add_check(c->run, NULL, c->launch);
     pf_launch_free(c->launch);

@@ -3,6 +3,7 @@
  * and pf_driver_run, which sets up a run (see driver.h; one transfer's life
  * is in driver_xfer.c, what the loops of a run share in driver_mt.c). */
 #include "bench/driver_int.h"
+#include "core/sig.h"
 
 #include <errno.h>
 #include <math.h>
@@ -215,8 +216,12 @@ void pf_drv_loop(pf_driver *d)
 
     for (;;) {
         double now = pf_now();
-        if (lead && o->stop && *o->stop && !atomic_load(&r->cancel))
-            pf_drv_stop(r, "interrupted (Ctrl-C)", true);
+        if (lead && o->stop && *o->stop && !atomic_load(&r->cancel)) {
+            char why[64];
+            int sig = pf_sig_last();
+            snprintf(why, sizeof why, "interrupted (%s)", pf_sig_name(sig ? sig : SIGINT));
+            pf_drv_stop(r, why, true);
+        }
         if (now >= next_tick) {
             char why[200] = "";
             if (!atomic_load(&r->stopping) && o->tick(o->tick_ud, why, sizeof why) != 0)

@@ -388,7 +388,12 @@ long pf_jfield_long(const pf_jfield *f)
     size_t n = f->raw_len < sizeof buf - 1 ? f->raw_len : sizeof buf - 1;
     memcpy(buf, f->raw, n);
     buf[n] = '\0';
+    /* strtod for every form: strtol would clamp 1e30-sized integers to
+     * LONG_MAX, and a double cast to long out of range is undefined. */
+    double v = strtod(buf, NULL);
+    if (!(v >= 0 && v <= (double)PF_TOKENS_MAX))
+        return -1;
     if (!strpbrk(buf, ".eE"))
         return strtol(buf, NULL, 10);
-    return (long)strtod(buf, NULL);
+    return (long)v;
 }

@@ -47,7 +47,12 @@ typedef enum pf_jscan_rc {
 pf_jscan_rc pf_jscan(const char *text, size_t n, pf_jfield *fields, size_t nfields);
 
 /* A number field as an integer (truncating a fraction, as (long)double does);
- * -1 when absent or not a number. */
+ * -1 when absent, not a number, or outside [0, PF_TOKENS_MAX]. */
+/* Token counts above this are not token counts (no model has a context of
+ * four billion tokens); they are treated as absent, so that a hostile or
+ * broken server cannot overflow the run's sums (1e9 requests x 2^32 still
+ * fits in int64). */
+#define PF_TOKENS_MAX (1L << 32)
 long pf_jfield_long(const pf_jfield *f);
 
 #endif

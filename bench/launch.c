@@ -10,6 +10,8 @@
  * whose parent already died is still found.
  */
 #include "bench/launch_int.h"
+#include "core/file.h"
+#include "reports/console.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,7 +156,23 @@ pf_launch *pf_launch_start(char *const argv[], const pf_launch_opts *opts, pf_er
     int wfd;
     if (o.log_path) {
         log_path = pf_xstrdup(o.log_path);
-        wfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        /* O_NONBLOCK: a FIFO here must not hang us; the log is read back, so
+         * it has to be a regular file (checked below). */
+        wfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+        struct stat lst = {0};
+        if (wfd >= 0 && (fstat(wfd, &lst) != 0 || !S_ISREG(lst.st_mode))) {
+            pf_err_set(err, "the server log %s is %s; it must be a regular file (preflight reads it back)",
+                       log_path, pf_file_type_name(lst.st_mode));
+            close(wfd);
+            free(log_path);
+            return NULL;
+        }
+        if (wfd >= 0 && (ftruncate(wfd, 0) != 0 || fcntl(wfd, F_SETFL, O_APPEND) != 0)) {
+            pf_err_errno(err, errno, "cannot truncate the server log %s", log_path);
+            close(wfd);
+            free(log_path);
+            return NULL;
+        }
     } else {
         const char *tmp = getenv("TMPDIR");
         log_path = pf_xasprintf("%s/preflight-server-XXXXXX.log", tmp && *tmp ? tmp : "/tmp");
@@ -366,13 +385,17 @@ void pf_launch_pump(pf_launch *l)
         total += (size_t)n;
         pf_logwatch_feed(l->watch, buf, (size_t)n, pf_now() - l->t0);
         if (l->tee) {
+            /* the server's bytes, control characters escaped (reports/console.h) */
             pf_launch_clear_progress(l);
-            for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(STDERR_FILENO, buf + off, (size_t)(n - off));
-                if (w <= 0)
-                    break;
-                off += w;
+            for (ssize_t a = 0; a < n;) {
+                const char *nl = memchr(buf + a, '\n', (size_t)(n - a));
+                ssize_t e = nl ? (ssize_t)(nl - buf) : n;
+                pf_console_put(stderr, buf + a, (size_t)(e - a));
+                if (nl)
+                    fputc('\n', stderr);
+                a = e + (nl ? 1 : 0);
             }
+            fflush(stderr);
         }
     }
     if (!l->reaped)

@@ -17,7 +17,7 @@ static json_t *hit_json(const pf_logwatch_hit *h)
     json_object_set_new(j, "what", json_string(h->sig->what));
     if (h->sig->remedy)
         json_object_set_new(j, "remedy", json_string(h->sig->remedy));
-    json_object_set_new(j, "line", json_string(h->line));
+    json_object_set_new(j, "line", pf_json_text(h->line));
     json_object_set_new(j, "line_no", json_integer((json_int_t)h->line_no));
     json_object_set_new(j, "t_s", json_real(h->t));
     json_object_set_new(j, "count", json_integer((json_int_t)h->count));
@@ -30,7 +30,7 @@ static void add_signal(json_t *arr, const char *name, double t, const char *deta
         return;
     json_t *s = json_pack("{s:s, s:f}", "name", name, "t_s", t);
     if (detail && *detail)
-        json_object_set_new(s, "detail", json_string(detail));
+        json_object_set_new(s, "detail", pf_json_text(detail));
     json_array_append_new(arr, s);
 }
 
@@ -116,7 +116,7 @@ json_t *pf_launch_to_json(const pf_launch *l)
         size_t n = pf_logwatch_tail(l->watch, lines, 40);
         json_t *tail = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(tail, json_string(lines[i]));
+            json_array_append_new(tail, pf_json_text(lines[i]));
         json_object_set_new(j, "log_tail", tail);
     }
     json_object_set_new(j, "log_lines", json_integer((json_int_t)pf_logwatch_line_count(l->watch)));

@@ -6,6 +6,7 @@
  * callback pumps the log and aborts the transfer).
  */
 #include "bench/launch_int.h"
+#include "reports/console.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -97,8 +98,11 @@ static void draw(waiter *w, bool force)
         return;
     if (w->r->last_probe[0] && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " (%s)", w->r->last_probe);
-    if (last[0] && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n, " | %s", last);
+    if (last[0] && (size_t)n < sizeof line) {
+        char *safe = pf_console_escape(last); /* the server's text: no ESC reaches the terminal */
+        n += snprintf(line + n, sizeof line - (size_t)n, " | %s", safe);
+        free(safe);
+    }
     /* visible width = n - 4 (the "\r\033[K" prefix); keep one line */
     size_t max = (size_t)cols - 1 + 4;
     if ((size_t)n > max)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/record.h"
 #include "core/util.h"
 
 static const char *const FAIL_NAMES[PF_FAIL_KIND_COUNT] = {
@@ -297,7 +298,7 @@ json_t *pf_failures_json(const pf_req_result *rs, size_t n, size_t max_examples)
                 if (strcmp(json_string_value(json_array_get(ex, k)), r->error) == 0)
                     dup = true;
             if (!dup)
-                json_array_append_new(ex, json_string(r->error));
+                json_array_append_new(ex, pf_json_text(r->error));
         }
     }
     return o;
@@ -311,7 +312,7 @@ json_t *pf_req_result_json(const pf_req_result *r)
     if (r->warmup)
         json_object_set_new(o, "warmup", json_true());
     json_object_set_new(o, "success", json_boolean(r->success));
-    json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
+    json_object_set_new(o, "error", pf_json_text(r->error));
     json_object_set_new(o, "error_kind", r->success ? json_null() : json_string(pf_fail_kind_name(r->fail)));
     json_object_set_new(o, "http_status", r->http_status ? json_integer(r->http_status) : json_null());
     json_object_set_new(o, "start_time", jreal(r->start));
@@ -334,6 +335,6 @@ json_t *pf_req_result_json(const pf_req_result *r)
     json_object_set_new(o, "content_events", json_integer((json_int_t)r->content_events));
     json_object_set_new(o, "text_bytes", json_integer((json_int_t)r->text_bytes));
     json_object_set_new(o, "connects", json_integer(r->connects));
-    json_object_set_new(o, "response_id", r->id[0] ? json_string(r->id) : json_null());
+    json_object_set_new(o, "response_id", r->id[0] ? pf_json_text(r->id) : json_null());
     return o;
 }

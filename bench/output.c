@@ -1,5 +1,6 @@
 /* output.c -- JSONL writers and the console summary (see output.h). */
 #include "bench/output.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,11 +14,9 @@ struct pf_jsonl {
 
 pf_jsonl *pf_jsonl_open(const char *path, pf_err *err)
 {
-    FILE *f = fopen(path, "a");
-    if (!f) {
-        pf_err_errno(err, errno, "cannot open %s for appending", path);
+    FILE *f = pf_file_append(path, err); /* never blocks on a FIFO, follows links */
+    if (!f)
         return NULL;
-    }
     pf_jsonl *j = pf_xcalloc(1, sizeof *j);
     j->f = f;
     j->path = pf_xstrdup(path);
@@ -118,10 +117,10 @@ int pf_sglang_append(const char *path, const json_t *result, pf_err *err)
     }
     /* bench_serving separates keys with ", " and ": " (json.dumps defaults) --
      * irrelevant to parsers, so compact output is kept. */
-    FILE *f = fopen(path, "a");
+    FILE *f = pf_file_append(path, err);
     int rc = 0;
     if (!f) {
-        rc = pf_err_errno(err, errno, "cannot open %s for appending", path);
+        rc = -1;
     } else {
         if (fputs(s, f) == EOF || fputc('\n', f) == EOF)
             rc = pf_err_errno(err, errno, "write to %s failed", path);

@@ -189,7 +189,7 @@ void pf_prom_parse(const char *text, size_t len, pf_prom_fn fn, void *ud, pf_pro
         if (why) {
             if (!st->bad_lines++) {
                 st->first_bad_line = lineno;
-                snprintf(st->first_bad, sizeof st->first_bad, "%s: %.80s", why, s);
+                snprintf(st->first_bad, sizeof st->first_bad, "%s: %.*s", why, (int)(e - s < 80 ? e - s : 80), s);
             }
             continue;
         }

@@ -145,10 +145,16 @@ char *pf_request_body(const pf_body_opts *o, const char *text, const int32_t *id
 static long int_field(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
-    if (json_is_integer(v))
-        return (long)json_integer_value(v);
-    if (json_is_real(v))
-        return (long)json_real_value(v);
+    /* the same rule as pf_jfield_long (jscan.h): out of [0, PF_TOKENS_MAX]
+     * is not a token count */
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        return i >= 0 && i <= PF_TOKENS_MAX ? (long)i : -1;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        return d >= 0 && d <= (double)PF_TOKENS_MAX ? (long)d : -1;
+    }
     return -1;
 }
 
@@ -196,11 +202,11 @@ int pf_chunk_parse_jansson(pf_api api, const char *data, size_t len, pf_chunk *o
     json_error_t je;
     json_t *root = json_loadb(data, len, 0, &je);
     if (!root)
-        return pf_err_set(err, "malformed JSON in stream chunk: %s at column %d: %.80s", je.text,
-                          je.column, data);
+        return pf_err_set(err, "malformed JSON in stream chunk: %s at column %d: %.*s", je.text,
+                          je.column, (int)(len < 80 ? len : 80), data); /* data is not NUL-terminated */
     int rc = 0;
     if (!json_is_object(root)) {
-        rc = pf_err_set(err, "stream chunk is not a JSON object: %.80s", data);
+        rc = pf_err_set(err, "stream chunk is not a JSON object: %.*s", (int)(len < 80 ? len : 80), data);
         goto out;
     }
     if (error_object(root, out))
@@ -369,7 +375,7 @@ static void push_itl(pf_resp *r, double v)
 static int fail(pf_resp *r, const char *msg)
 {
     if (!r->error)
-        r->error = pf_xstrdup(msg);
+        r->error = pf_utf8_sanitize(msg); /* server text: must survive into JSON */
     return -1;
 }
 

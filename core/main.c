@@ -4,6 +4,7 @@
 
 #include "bench/bench_cli.h"
 #include "core/record.h"
+#include "core/sig.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
 
@@ -50,8 +51,17 @@ int main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(cmd, commands[i].name) == 0)
+        if (strcmp(cmd, commands[i].name) == 0) {
+            /* One signal policy for every command (core/sig.h): SIGINT,
+             * SIGTERM, SIGHUP stop the work, the record is still written;
+             * a second one exits at once. */
+            pf_err err = {{0}};
+            if (pf_sig_install(&err) != 0) {
+                fprintf(stderr, "preflight: %s\n", err.msg);
+                return PF_EXIT_INCOMPLETE;
+            }
             return commands[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "preflight: '%s' is not a preflight command (see preflight --help)\n", cmd);
     return PF_EXIT_USAGE;
 }

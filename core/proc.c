@@ -6,6 +6,7 @@
  * from "ran and exited 127".
  */
 #include "core/proc.h"
+#include "core/sig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,8 +92,13 @@ int pf_proc_run(char *const argv[], const pf_proc_opts *opts, pf_proc_result *re
     size_t cap = 4096, n = 0;
     char *buf = pf_xmalloc(cap);
     bool eof = false;
+    int sig0 = pf_sig_count();
     while (!eof) {
         double left = timeout - (pf_now() - t0);
+        if (pf_sig_count() != sig0) { /* we are being stopped: so is the tool */
+            res->timed_out = res->interrupted = true;
+            break;
+        }
         if (left <= 0) {
             res->timed_out = true;
             break;
@@ -139,8 +145,9 @@ int pf_proc_run(char *const argv[], const pf_proc_opts *opts, pf_proc_result *re
                 break;
             if (w < 0 && errno != EINTR)
                 break;
-            if (pf_now() - t0 > timeout) {
+            if (pf_now() - t0 > timeout || pf_sig_count() != sig0) {
                 res->timed_out = true;
+                res->interrupted = pf_sig_count() != sig0;
                 kill(-pid, SIGKILL);
                 waitpid(pid, &status, 0);
                 break;
@@ -173,7 +180,9 @@ void pf_proc_result_free(pf_proc_result *res)
 
 void pf_proc_describe(const pf_proc_result *res, char *buf, size_t len)
 {
-    if (res->timed_out)
+    if (res->interrupted)
+        snprintf(buf, len, "stopped after %.1f s: preflight was interrupted", res->elapsed_s);
+    else if (res->timed_out)
         snprintf(buf, len, "timed out after %.1f s (killed)", res->elapsed_s);
     else if (res->signalled)
         snprintf(buf, len, "killed by signal %d (%s)", res->term_signal, strsignal(res->term_signal));

@@ -19,6 +19,7 @@ typedef struct pf_proc_result {
     bool exited;
     bool signalled;
     bool timed_out;
+    bool interrupted;      /* preflight got SIGINT/SIGTERM/SIGHUP (core/sig.h): killed early; timed_out is set too */
     char *out;         /* stdout+stderr interleaved, NUL-terminated, maybe truncated */
     size_t out_len;
     bool out_truncated;

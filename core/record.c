@@ -4,6 +4,7 @@
  * probes stay valid while the arrays grow.
  */
 #include "core/record.h"
+#include "core/file.h"
 #include "core/record_priv.h"
 
 #include <errno.h>
@@ -336,9 +337,22 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+json_t *pf_json_text(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *fixed = pf_utf8_sanitize(s);
+    j = json_string(fixed);
+    free(fixed);
+    return j ? j : json_null();
+}
+
 static json_t *str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return pf_json_text(s);
 }
 
 json_t *pf_run_to_json(const pf_run *run, bool strict)
@@ -346,7 +360,7 @@ json_t *pf_run_to_json(const pf_run *run, bool strict)
     json_t *root = json_object();
     json_object_set_new(root, "schema", json_string(PF_RECORD_SCHEMA));
     json_object_set_new(root, "tool", json_pack("{s:s,s:s}", "name", "preflight", "version", run->tool_version));
-    json_object_set_new(root, "command", json_string(run->command));
+    json_object_set_new(root, "command", pf_json_text(run->command));
     json_object_set_new(root, "started_at", json_string(run->started_at));
     json_object_set_new(root, "finished_at", run->finished_at[0] ? json_string(run->finished_at) : json_null());
     double end = run->t1 >= 0 ? run->t1 : pf_now();
@@ -384,7 +398,7 @@ json_t *pf_run_to_json(const pf_run *run, bool strict)
         json_object_set_new(jc, "node", str_or_null(c->node ? c->node->name : NULL));
         json_object_set_new(jc, "peer", str_or_null(c->peer ? c->peer->name : NULL));
         json_object_set_new(jc, "status", json_string(pf_status_name(c->status)));
-        json_object_set_new(jc, "summary", json_string(c->summary));
+        json_object_set_new(jc, "summary", pf_json_text(c->summary));
         json_object_set_new(jc, "remedy", str_or_null(c->remedy));
         json_object_set(jc, "evidence", c->evidence);
         if (c->has_measure) {
@@ -409,33 +423,22 @@ int pf_run_write_json(const pf_run *run, bool strict, const char *path, pf_err *
     json_t *root = pf_run_to_json(run, strict);
     int rc = 0;
     size_t flags = JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10);
-    if (strcmp(path, "-") == 0) {
-        if (json_dumpf(root, stdout, flags) != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
-            rc = pf_err_errno(err, errno, "cannot write the JSON record to stdout");
-        json_decref(root);
-        return rc;
-    }
-    /* Write beside the target and rename, so a reader never sees half a record. */
-    char *tmp = pf_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        rc = pf_err_errno(err, errno, "cannot write the JSON record to %s", path);
+    /* pf_file_write: atomic for a regular file (a reader never sees half a
+     * record), written through for /dev/null, a FIFO or "-", never replacing
+     * what is not a regular file. */
+    char *text = json_dumps(root, flags);
+    if (!text) {
+        rc = pf_err_set(err, "cannot serialise the JSON record for %s", path);
     } else {
-        int bad = json_dumpf(root, f, flags) != 0 || fputc('\n', f) == EOF;
-        int e = errno;
-        if (fclose(f) != 0 && !bad) {
-            bad = 1;
-            e = errno;
-        }
-        if (bad) {
-            rc = pf_err_errno(err, e, "cannot write the JSON record to %s", path);
-            unlink(tmp);
-        } else if (rename(tmp, path) != 0) {
-            rc = pf_err_errno(err, errno, "cannot move the JSON record into place at %s", path);
-            unlink(tmp);
-        }
+        size_t n = strlen(text);
+        text = pf_xrealloc(text, n + 2);
+        text[n] = '\n';
+        text[n + 1] = '\0';
+        pf_err werr = {{0}};
+        if (pf_file_write(path, text, n + 1, &werr) != 0)
+            rc = pf_err_set(err, "cannot write the JSON record: %s", werr.msg);
+        free(text);
     }
-    free(tmp);
     json_decref(root);
     return rc;
 }

@@ -165,4 +165,9 @@ json_t *pf_run_to_json(const pf_run *run, bool strict);
 /* Write the record to path ("-" = stdout) atomically (temp file + rename). */
 int pf_run_write_json(const pf_run *run, bool strict, const char *path, pf_err *err);
 
+/* json_string that never fails on text from outside: invalid UTF-8 bytes
+ * become \xNN (pf_utf8_sanitize) instead of the value vanishing.  NULL s
+ * gives JSON null. */
+json_t *pf_json_text(const char *s);
+
 #endif

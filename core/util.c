@@ -1,5 +1,6 @@
 /* util.c -- see util.h. */
 #include "core/util.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,57 +55,70 @@ void pf_wall_iso8601(char *buf, size_t len)
 
 char *pf_read_file(const char *path, size_t max, size_t *len, pf_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        pf_err_errno(err, errno, "cannot open %s", path);
-        return NULL;
+    return pf_file_read(path, max, len, err);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned min;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
     }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        pf_err_set(err, "%s is a directory, not a file", path);
-        return NULL;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+bool pf_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i);
+        if (!k)
+            return false;
+        i += k;
     }
-    /* /proc and /sys report size 0, so grow as we read rather than trust stat. */
-    size_t cap = (st.st_size > 0 && (size_t)st.st_size < max) ? (size_t)st.st_size + 1 : 4096;
-    size_t n = 0;
-    char *buf = pf_xmalloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) {
-            if (cap > max) {
-                free(buf);
-                close(fd);
-                pf_err_set(err, "%s is larger than %zu bytes", path, max);
-                return NULL;
-            }
-            cap *= 2;
-            buf = pf_xrealloc(buf, cap);
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            close(fd);
-            pf_err_errno(err, e, "cannot read %s", path);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max) {
-            free(buf);
-            close(fd);
-            pf_err_set(err, "%s is larger than %zu bytes", path, max);
-            return NULL;
+    return true;
+}
+
+char *pf_utf8_sanitize(const char *s)
+{
+    size_t len = strlen(s);
+    if (pf_utf8_valid(s, len))
+        return pf_xstrdup(s);
+    char *out = pf_xmalloc(len * 4 + 1), *o = out;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i);
+        if (k) {
+            memcpy(o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            o += sprintf(o, "\\x%02X", p[i]);
+            i++;
         }
     }
-    close(fd);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
+    *o = '\0';
+    return out;
 }
 
 char *pf_read_line(const char *path)

@@ -30,7 +30,8 @@ void pf_wall_iso8601(char *buf, size_t len);
 
 /* Read a whole file (up to max bytes; more is an error) into a NUL-terminated
  * heap buffer.  *len (if non-NULL) gets the byte count.  Works on /proc and
- * /sys files whose stat size is 0. */
+ * /sys files whose stat size is 0.  Same as pf_file_read (core/file.h):
+ * never blocks on a FIFO, refuses anything but a regular file. */
 char *pf_read_file(const char *path, size_t max, size_t *len, pf_err *err);
 /* First line of a small file, trailing whitespace stripped; NULL if unreadable. */
 char *pf_read_line(const char *path);
@@ -50,6 +51,14 @@ bool pf_str_startswith(const char *s, const char *prefix);
 bool pf_str_endswith(const char *s, const char *suffix);
 /* Strip leading/trailing ASCII whitespace in place; returns s. */
 char *pf_str_trim(char *s);
+
+/* Valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF)? */
+bool pf_utf8_valid(const char *s, size_t len);
+/* A heap copy of s in which every byte that is not part of valid UTF-8 is
+ * written as the four characters \xNN, so that text from outside (a server's
+ * error, a file name, a log line) survives into JSON, which jansson would
+ * otherwise refuse (json_string returns NULL and the field silently goes). */
+char *pf_utf8_sanitize(const char *s);
 
 /* A growable vector of owned strings. */
 typedef struct pf_strv {

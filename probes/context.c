@@ -101,12 +101,21 @@ int pf_parse_arch(const char *s, int *major, int *minor)
         return -1;
     if (strncmp(s, "sm_", 3) == 0 || strncmp(s, "compute_", 8) == 0)
         s = strchr(s, '_') + 1;
+    /* Digits only, at most three of them per part: sscanf("%d") overflows
+     * silently ("4294967297.0" read as 1.0), so count the digits first. */
     int a = 0, b = 0, used = 0;
-    if (sscanf(s, "%d.%d%n", &a, &b, &used) == 2) {
-        /* "12.1", "12.1a", "11.0f" */
-    } else if (sscanf(s, "%d%n", &a, &used) == 1 && used >= 2 && used <= 3 && a >= 50) {
+    size_t da = strspn(s, "0123456789");
+    if (da >= 1 && da <= 3 && s[da] == '.' && s[da + 1] >= '0' && s[da + 1] <= '9') {
+        size_t db = strspn(s + da + 1, "0123456789");
+        if (db > 3)
+            return -1;
+        a = atoi(s);
+        b = atoi(s + da + 1);
+        used = (int)(da + 1 + db); /* "12.1", "12.1a", "11.0f" */
+    } else if ((da == 2 || da == 3) && s[da] != '.' && (a = atoi(s)) >= 50) {
         /* "121", "90", "110a": the last digit is the minor (sm_50 and up,
          * so "13" is rejected rather than read as 1.3) */
+        used = (int)da;
         b = a % 10;
         a /= 10;
     } else {

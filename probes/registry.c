@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sig.h"
 #include "probes/gpu/gpu_driver.h"
 #include "probes/kernels/kernels.h"
 #include "probes/toolchain/ptxas.h"
@@ -284,17 +285,36 @@ void pf_probe_run_node(pf_probe_ctx *ctx, const pf_probe_plan *plan)
                         json_string(ctx->env ? pf_env_source(ctx->env) : "process"));
     for (size_t i = 0; i < plan->n; i++) {
         const pf_probe_def *d = plan->defs[i];
+        if (pf_sig_count()) {
+            /* Stopped (core/sig.h): the rest are not run, the record of
+             * what ran is still written, exit 3. */
+            pf_run_set_incomplete(ctx->run, "interrupted by %s before %s", pf_sig_name(pf_sig_last()), d->id);
+            break;
+        }
         size_t before = pf_run_check_count(ctx->run);
         double t0 = pf_now();
+        int sigs = pf_sig_count();
         d->fn(ctx);
+        /* a signal during the check killed its tools: its verdict means nothing */
+        bool cut = pf_sig_count() != sigs;
         if (!plan->reported[i]) {
             pf_run_drop_checks(ctx->run, before);
             if (!prereq)
                 prereq = json_array();
             json_array_append_new(prereq, json_string(d->id));
-            continue;
+        } else {
+            stamp_durations(ctx->run, before, pf_now() - t0);
+            for (size_t k = before; cut && k < pf_run_check_count(ctx->run); k++) {
+                pf_check *c = pf_run_check(ctx->run, k);
+                pf_check_set(c, PF_ERROR, "interrupted by %s while this check ran; not judged",
+                             pf_sig_name(pf_sig_last()));
+                pf_check_remedy(c, "run the check again and let it finish");
+            }
         }
-        stamp_durations(ctx->run, before, pf_now() - t0);
+        if (cut) {
+            pf_run_set_incomplete(ctx->run, "interrupted by %s during %s", pf_sig_name(pf_sig_last()), d->id);
+            break;
+        }
     }
     if (prereq)
         json_object_set_new(pf_node_facts(ctx->node), "prerequisites", prereq);

@@ -6,7 +6,10 @@
  */
 #include "reports/console.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/util.h"
 
 #define C_RESET "\033[0m"
 
@@ -30,6 +33,70 @@ static void upper(char *dst, const char *src, size_t len)
     dst[i] = '\0';
 }
 
+/* Length of the UTF-8 sequence at p that may be shown as is; 0: escape p[0]. */
+static size_t printable_seq(const unsigned char *p, size_t n, bool keep_nl)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return (c >= 0x20 && c != 0x7f) || c == '\t' || (keep_nl && c == '\n') ? 1 : 0;
+    if (c == 0xC2 && n >= 2 && p[1] >= 0x80 && p[1] <= 0x9F)
+        return 0; /* U+0080..U+009F: C1 controls (CSI is U+009B) */
+    size_t k = 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4;
+    if (!k || n < k)
+        return 0;
+    return pf_utf8_valid((const char *)p, k) ? k : 0;
+}
+
+static size_t escape_into(char *out, const char *s, size_t n, bool keep_nl)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = printable_seq(p + i, n - i, keep_nl);
+        if (k) {
+            if (out)
+                memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            if (out)
+                snprintf(out + o, 5, "\\x%02X", p[i]);
+            o += 4;
+            i++;
+        }
+    }
+    return o;
+}
+
+void pf_console_put(FILE *f, const char *s, size_t n)
+{
+    char stackbuf[1024];
+    size_t need = escape_into(NULL, s, n, false);
+    char *buf = need + 1 <= sizeof stackbuf ? stackbuf : pf_xmalloc(need + 1);
+    escape_into(buf, s, n, false);
+    fwrite(buf, 1, need, f);
+    if (buf != stackbuf)
+        free(buf);
+}
+
+char *pf_console_escape(const char *s)
+{
+    size_t n = strlen(s);
+    size_t need = escape_into(NULL, s, n, false);
+    char *buf = pf_xmalloc(need + 1);
+    escape_into(buf, s, n, false);
+    buf[need] = '\0';
+    return buf;
+}
+
+static void put_str(FILE *f, const char *s) { pf_console_put(f, s, strlen(s)); }
+
 /* Print text indented, one output line per input line. */
 static void print_indented(FILE *f, const char *prefix, const char *text)
 {
@@ -38,7 +105,9 @@ static void print_indented(FILE *f, const char *prefix, const char *text)
     while (*p) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        fprintf(f, "%s%.*s\n", first ? prefix : "           ", (int)n, p);
+        fputs(first ? prefix : "           ", f);
+        pf_console_put(f, p, n); /* remedies quote paths and values from outside */
+        fputc('\n', f);
         first = false;
         p += n + (nl ? 1 : 0);
     }
@@ -72,9 +141,12 @@ void pf_console_render(FILE *f, const pf_run *run, const pf_console_opts *o)
         if (show_node) {
             char who[256];
             snprintf(who, sizeof who, "%s%s%s", nn ? nn : "cluster", pn ? "->" : "", pn ? pn : "");
-            fprintf(f, "%-*s  ", (int)nodew, who);
+            char *safe = pf_console_escape(who); /* node names come from other machines */
+            fprintf(f, "%-*s  ", (int)nodew, safe);
+            free(safe);
         }
-        fprintf(f, "%s\n", pf_check_summary(c));
+        put_str(f, pf_check_summary(c)); /* summaries quote file names, server text */
+        fputc('\n', f);
         const char *fix = pf_check_remedy_text(c);
         if (fix && (st != PF_PASS || o->verbosity > 0))
             print_indented(f, "       fix: ", fix);
@@ -84,7 +156,9 @@ void pf_console_render(FILE *f, const pf_run *run, const pf_console_opts *o)
                 char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
                 if (s) {
                     size_t n = strlen(s);
-                    fprintf(f, "       evidence: %.*s%s\n", 600, s, n > 600 ? " ..." : "");
+                    fputs("       evidence: ", f); /* JSON: controls already escaped, DEL not */
+                    pf_console_put(f, s, n > 600 ? 600 : n);
+                    fprintf(f, "%s\n", n > 600 ? " ..." : "");
                     free(s);
                 }
             }
@@ -97,6 +171,9 @@ void pf_console_render(FILE *f, const pf_run *run, const pf_console_opts *o)
             nchecks ? "\n" : "", n[PF_PASS], n[PF_WARN], n[PF_FAIL], n[PF_SKIP], n[PF_ERROR],
             o->strict ? " (strict)" : "", code);
     const char *why = pf_run_incomplete_reason(run);
-    if (why)
-        fprintf(f, "run incomplete: %s\n", why);
+    if (why) {
+        fputs("run incomplete: ", f);
+        put_str(f, why);
+        fputc('\n', f);
+    }
 }

@@ -76,7 +76,10 @@ int pf_output_finish(pf_run *run, const pf_output_opts *o)
                           .strict = o->strict};
     pf_console_render(f, run, &co);
     fflush(f);
-    if (json_rc != 0)
-        fprintf(stderr, "preflight: %s\n", err.msg);
+    if (json_rc != 0) {
+        fputs("preflight: ", stderr);
+        pf_console_put(stderr, err.msg, strlen(err.msg)); /* names a path from the user */
+        fputc('\n', stderr);
+    }
     return pf_run_exit_code(run, o->strict);
 }

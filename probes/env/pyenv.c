@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/env.h"
 #include "core/proc.h"
@@ -67,7 +68,13 @@ pf_pyenv *pf_pyenv_from_prefix(const char *prefix, const char *origin, pf_err *e
         return NULL;
     }
     pf_pyenv *env = pf_xcalloc(1, sizeof *env);
-    env->prefix = pf_xstrdup(prefix);
+    /* Absolute: tools found in the venv (Triton's ptxas) are run from a
+     * temporary directory, where a relative "venv/..." names nothing. */
+    char cwd[4096];
+    if (prefix[0] != '/' && getcwd(cwd, sizeof cwd))
+        env->prefix = pf_path_join(cwd, prefix);
+    else
+        env->prefix = pf_xstrdup(prefix);
     env->origin = pf_xstrdup(origin);
     read_pyvenv_cfg(env);
     glob_sites(env, "lib/python3*/site-packages");

@@ -1,5 +1,6 @@
 /* elf.c -- bounds-checked ELF64 reader (see elf.h). */
 #include "probes/kernels/elf.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,32 +137,22 @@ static pf_elf *finish(pf_elf *e, pf_err *err)
 
 pf_elf *pf_elf_open(const char *path, pf_err *err)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        pf_err_errno(err, errno, "cannot open %s", path);
-        return NULL;
-    }
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        pf_err_errno(err, errno, "cannot stat %s", path);
-        close(fd);
+    int fd = pf_file_open_read(path, NULL, &st, err); /* a FIFO is refused, never waited on */
+    if (fd < 0)
         return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        pf_err_set(err, "%s is not a regular file (%s)", path,
-                   S_ISDIR(st.st_mode)    ? "a directory"
-                   : S_ISFIFO(st.st_mode) ? "a FIFO"
-                   : S_ISCHR(st.st_mode)  ? "a character device"
-                   : S_ISBLK(st.st_mode)  ? "a block device"
-                   : S_ISSOCK(st.st_mode) ? "a socket"
-                                          : "not a file");
-        close(fd);
-        return NULL;
-    }
     if (st.st_size == 0) {
-        pf_err_set(err, "%s is empty (0 bytes)", path);
+        /* /proc and /sys files say 0 bytes whatever they hold: read to tell. */
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        int re = errno;
         close(fd);
+        if (r == 0)
+            pf_err_set(err, "%s is empty (0 bytes)", path);
+        else if (r < 0)
+            pf_err_errno(err, re, "%s reports 0 bytes and cannot be read (a /proc or /sys file?)", path);
+        else
+            pf_err_set(err, "%s reports 0 bytes but has content (a /proc or /sys file), not a library", path);
         return NULL;
     }
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -1,5 +1,6 @@
 /* elfso.c -- read loader-relevant facts from an ELF64 shared library (see elfso.h). */
 #include "probes/kernels/elfso.h"
+#include "core/file.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -18,14 +19,10 @@ typedef struct map {
 
 static int map_open(const char *path, map *m, pf_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return pf_err_errno(err, errno, "cannot open %s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return pf_err_set(err, "%s is not a regular file", path);
-    }
+    int fd = pf_file_open_read(path, NULL, &st, err); /* a FIFO is refused, never waited on */
+    if (fd < 0)
+        return -1;
     if ((size_t)st.st_size < sizeof(Elf64_Ehdr)) {
         close(fd);
         return pf_err_set(err, "%s is too short to be an ELF file (%lld bytes)", path, (long long)st.st_size);

@@ -7,6 +7,7 @@
  * failed).  --list prints the entries like `cuobjdump --list-elf/--list-ptx`.
  */
 #include "probes/kernels/kernels_cli.h"
+#include "core/sig.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -198,6 +199,10 @@ int pf_kernels_main(int argc, char **argv)
     pf_strv nodev = {0};
     FILE *lo = oo.json_path && strcmp(oo.json_path, "-") == 0 ? stderr : stdout;
     for (size_t p = 0; p < paths.n; p++) {
+        if (pf_sig_count()) { /* stopped (core/sig.h): keep what was judged, exit 3 */
+            pf_run_set_incomplete(run, "interrupted by %s before %s", pf_sig_name(pf_sig_last()), paths.v[p]);
+            break;
+        }
         size_t first = pf_kscan_count(ks);
         double t0 = pf_now();
         if (pf_kscan_add(ks, paths.v[p], paths.v[p], true) == 0 && pf_kscan_count(ks) == first) {
@@ -210,6 +215,10 @@ int pf_kernels_main(int argc, char **argv)
         const pf_fatbin **cubins = NULL;
         size_t ncub = 0;
         for (size_t i = first; i < pf_kscan_count(ks); i++) {
+            if (pf_sig_count()) {
+                pf_run_set_incomplete(run, "interrupted by %s", pf_sig_name(pf_sig_last()));
+                break;
+            }
             const pf_kfile *f = pf_kscan_file(ks, i);
             if (list && f->fb)
                 list_entries(lo, f);

@@ -1,5 +1,6 @@
 /* kernels_scan.c -- walk and scan (see kernels_scan.h). */
 #include "probes/kernels/kernels_scan.h"
+#include "core/sig.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -237,6 +238,8 @@ static size_t walk(pf_kscan *ks, const char *dir, const char *package, int depth
         const char *name = de->d_name;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
+        if (pf_sig_count()) /* being stopped (core/sig.h): the caller says so */
+            break;
         char *child = pf_path_join(dir, name);
         struct stat lst;
         if (lstat(child, &lst) != 0) {

@@ -1,6 +1,7 @@
 /* safetensors.c -- weight bytes of a Hugging Face model directory from the
  * safetensors headers (see safetensors.h). */
 #include "probes/mem/safetensors.h"
+#include "core/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +14,8 @@
 
 /* The safetensors reference implementation refuses headers above 100 MB. */
 #define ST_MAX_HEADER 100000000ULL
+#define CONFIG_MAX_BYTES (16u << 20) /* config.json: kilobytes in practice */
+#define INDEX_MAX_BYTES (256u << 20) /* model.safetensors.index.json */
 
 int pf_st_dtype_bits(const char *d)
 {
@@ -147,15 +150,10 @@ static int tensor_bytes(const char *path, const char *name, json_t *desc, uint64
 
 int pf_st_read_file(pf_st_model *m, const char *path, pf_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return pf_err_errno(err, errno, "cannot open %s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return pf_err_errno(err, e, "cannot stat %s", path);
-    }
+    int fd = pf_file_open_read(path, NULL, &st, err); /* a FIFO is refused, never waited on */
+    if (fd < 0)
+        return -1;
     uint64_t fsize = (uint64_t)st.st_size;
     unsigned char lenbuf[8];
     if (fsize < 8 || pread(fd, lenbuf, 8, 0) != 8) {
@@ -240,10 +238,10 @@ int pf_st_read_file(pf_st_model *m, const char *path, pf_err *err)
 static void read_config(pf_st_model *m, const char *dir)
 {
     char *path = pf_path_join(dir, "config.json");
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    pf_err jerr;
+    json_t *root = pf_file_load_json(path, CONFIG_MAX_BYTES, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(m->config_error, sizeof m->config_error, "%s: %s", path, jerr.text);
+        snprintf(m->config_error, sizeof m->config_error, "%s", jerr.msg);
         free(path);
         return;
     }
@@ -289,10 +287,9 @@ static int cmp_str(const void *a, const void *b)
 static int shard_list_from_index(const char *index, pf_strv *files, pf_st_model *m,
                                  pf_err *err)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(index, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = pf_file_load_json(index, INDEX_MAX_BYTES, JSON_REJECT_DUPLICATES, err);
     if (!root)
-        return pf_err_set(err, "%s is not valid JSON (%s, line %d)", index, jerr.text, jerr.line);
+        return -1;
     json_t *wm = json_object_get(root, "weight_map");
     if (!json_is_object(wm) || json_object_size(wm) == 0) {
         json_decref(root);
@@ -349,9 +346,14 @@ int pf_st_read_model(const char *dir, pf_st_model *m, pf_err *err)
     char *index = pf_path_join(dir, "model.safetensors.index.json");
     char *single = pf_path_join(dir, "model.safetensors");
     int rc = 0;
-    if (pf_is_file(index))
+    /* "exists", not "is a regular file": a FIFO or a directory named like a
+     * weights file is reported as what it is by the readers below, not
+     * silently skipped (or called "missing"). */
+    struct stat st;
+    bool from_index = stat(index, &st) == 0;
+    if (from_index)
         rc = shard_list_from_index(index, &files, m, err);
-    else if (pf_is_file(single))
+    else if (stat(single, &st) == 0)
         pf_strv_push(&files, "model.safetensors");
     else
         shard_list_from_dir(dir, &files);
@@ -362,8 +364,9 @@ int pf_st_read_model(const char *dir, pf_st_model *m, pf_err *err)
                         dir);
     for (size_t i = 0; rc == 0 && i < files.n; i++) {
         char *p = pf_path_join(dir, files.v[i]);
-        if (!pf_is_file(p))
-            rc = pf_err_set(err, "shard %s listed in model.safetensors.index.json is missing", p);
+        if (stat(p, &st) != 0)
+            rc = from_index ? pf_err_set(err, "shard %s listed in model.safetensors.index.json is missing", p)
+                            : pf_err_errno(err, errno, "cannot read %s", p);
         else
             rc = pf_st_read_file(m, p, err);
         free(p);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,8 +192,10 @@ void pf_nccl_conf_load(const char *path, int ver, pf_nccl_conf_file *out)
     pf_err err;
     size_t len = 0;
     errno = 0;
-    FILE *probe = fopen(path, "r");
-    if (!probe) {
+    /* Only "is it there": O_NONBLOCK so that a FIFO cannot hang the check
+     * (pf_read_file below then refuses it as not a regular file). */
+    int probe = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (probe < 0) {
         int e = errno;
         memset(out, 0, sizeof *out);
         out->path = pf_xstrdup(path);
@@ -201,7 +204,7 @@ void pf_nccl_conf_load(const char *path, int ver, pf_nccl_conf_file *out)
             out->error = pf_xasprintf("%s: %s", path, strerror(e));
         return;
     }
-    fclose(probe);
+    close(probe);
     char *text = pf_read_file(path, CONF_MAX_BYTES, &len, &err);
     if (!text) {
         memset(out, 0, sizeof *out);

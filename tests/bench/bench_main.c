@@ -1,9 +1,11 @@
 /* bench_main.c -- `pf_bench ARGS` runs `preflight bench ARGS`, so the bench
  * tests do not depend on the subcommand table in core/main.c. */
 #include "bench/bench_cli.h"
+#include "core/sig.h"
 
 int main(int argc, char **argv)
 {
     argv[0] = "bench";
+    pf_sig_install(NULL); /* the signal policy main() installs */
     return pf_bench_main(argc, argv);
 }

@@ -1,0 +1,10 @@
+# Hardening (issue 13): outputs, inputs, signals, terminal safety.
+add_test(NAME harden_files
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/harden_files.sh $<TARGET_FILE:preflight>)
+set_tests_properties(harden_files PROPERTIES TIMEOUT 120 LABELS harden)
+add_test(NAME harden_signals
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_signals.sh $<TARGET_FILE:preflight> $<TARGET_FILE:sse_server>)
+set_tests_properties(harden_signals PROPERTIES TIMEOUT 120 LABELS harden)
+add_test(NAME harden_cli
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_cli.sh $<TARGET_FILE:preflight> $<TARGET_FILE:ptxas_mkfixture>)
+set_tests_properties(harden_cli PROPERTIES TIMEOUT 120 LABELS harden)
