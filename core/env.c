@@ -7,6 +7,7 @@
  * an environment has a few hundred entries and checks look up a handful.
  */
 #include "core/env.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,61 +155,6 @@ json_t *pf_env_to_json(const pf_env *e)
 
 /* ---- the env file ---------------------------------------------------- */
 
-/* Read a regular file of at most max bytes.  O_NONBLOCK so that opening a
- * FIFO someone left at the path cannot block us; fstat after open (not stat
- * before) so the check and the read concern the same file. */
-static char *read_regular(const char *path, size_t max, size_t *len, pf_err *err)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        pf_err_errno(err, errno, "cannot open the env file %s", path);
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        pf_err_errno(err, errno, "cannot stat the env file %s", path);
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        pf_err_set(err, "the env file %s is not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    if ((unsigned long long)st.st_size > max) {
-        pf_err_set(err, "the env file %s is %lld bytes, more than the %zu allowed", path,
-                   (long long)st.st_size, max);
-        close(fd);
-        return NULL;
-    }
-    char *buf = pf_xmalloc(max + 1);
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + got, max + 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            pf_err_errno(err, errno, "cannot read the env file %s", path);
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-        if (got > max) {
-            pf_err_set(err, "the env file %s grew past the %zu bytes allowed while being read", path, max);
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-    }
-    close(fd);
-    buf[got] = '\0';
-    *len = got;
-    return buf;
-}
-
 /* Characters an unquoted value may not hold: the shell and systemd would
  * read them differently (word splitting, expansion, redirection, comments,
  * quoting), so we ask for quotes instead of guessing which one is meant. */
@@ -287,7 +233,10 @@ bad:
 pf_env *pf_env_from_file(const char *path, pf_err *err)
 {
     size_t len = 0;
-    char *buf = read_regular(path, PF_ENV_FILE_MAX, &len, err);
+    /* core/file: O_NONBLOCK (a FIFO cannot hang us), fstat on the open
+     * descriptor (a regular file only), at most PF_ENV_FILE_MAX bytes; its
+     * errors name the path */
+    char *buf = pf_file_read(path, PF_ENV_FILE_MAX, &len, err);
     if (!buf)
         return NULL;
     if (memchr(buf, '\0', len)) {

@@ -13,6 +13,7 @@
  */
 #include "core/record.h"
 #include "core/record_priv.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -358,67 +359,16 @@ pf_run *pf_run_from_json(const json_t *root, pf_err *err)
     return pf_run_from_json_named(root, NULL, err);
 }
 
-/* Same safety as the env file: O_NONBLOCK (a FIFO cannot hang us), fstat on
- * the open descriptor, a size cap. */
-static char *read_record(const char *path, size_t *len, pf_err *err)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        pf_err_errno(err, errno, "cannot open the run record %s", path);
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        pf_err_errno(err, errno, "cannot stat the run record %s", path);
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || (unsigned long long)st.st_size > PF_RECORD_FILE_MAX) {
-        if (!S_ISREG(st.st_mode))
-            pf_err_set(err, "the run record %s is not a regular file", path);
-        else
-            pf_err_set(err, "the run record %s is larger than %u bytes", path, PF_RECORD_FILE_MAX);
-        close(fd);
-        return NULL;
-    }
-    size_t cap = (size_t)st.st_size + 1, got = 0;
-    char *buf = pf_xmalloc(cap + 1);
-    for (;;) {
-        if (got == cap) {
-            if (cap > PF_RECORD_FILE_MAX) {
-                pf_err_set(err, "the run record %s grew past %u bytes while being read", path, PF_RECORD_FILE_MAX);
-                free(buf);
-                close(fd);
-                return NULL;
-            }
-            cap *= 2;
-            buf = pf_xrealloc(buf, cap + 1);
-        }
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            pf_err_errno(err, errno, "cannot read the run record %s", path);
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *len = got;
-    return buf;
-}
-
 pf_run *pf_run_load(const char *path, pf_err *err)
 {
     size_t len = 0;
-    char *buf = read_record(path, &len, err);
-    if (!buf)
+    pf_err ferr = {{0}};
+    /* core/file: O_NONBLOCK, regular files only, at most PF_RECORD_FILE_MAX */
+    char *buf = pf_file_read(path, PF_RECORD_FILE_MAX, &len, &ferr);
+    if (!buf) {
+        pf_err_set(err, "run record: %s", ferr.msg);
         return NULL;
+    }
     size_t i = 0;
     while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
         i++;

@@ -184,7 +184,7 @@ static void test_file_safety(void **state)
     memset(text, '#', big);
     p = write_file("big.env", text, big);
     assert_null(pf_env_from_file(p, &err));
-    assert_non_null(strstr(err.msg, "more than"));
+    assert_non_null(strstr(err.msg, "larger than"));
     unlink(p);
     free(p);
     free(text);
