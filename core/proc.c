@@ -92,7 +92,11 @@ int pf_proc_run(char *const argv[], const pf_proc_opts *opts, pf_proc_result *re
     size_t cap = 4096, n = 0;
     char *buf = pf_xmalloc(cap);
     bool eof = false;
-    int sig0 = pf_sig_count();
+    /* Stopping (core/sig.h) counts from the first signal, not from when
+     * this tool started: a probe that runs several tools in a row (python3,
+     * then ptxas) must not start the next one, with its full deadline, after
+     * the signal arrived during the previous one. */
+    int sig0 = 0;
     while (!eof) {
         double left = timeout - (pf_now() - t0);
         if (pf_sig_count() != sig0) { /* we are being stopped: so is the tool */
