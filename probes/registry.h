@@ -80,7 +80,10 @@ size_t pf_probe_plan_reported(const pf_probe_plan *plan);
 
 /* Run a node plan on ctx->node: each probe timed (its checks get the wall
  * time as duration unless they set one), prerequisites' checks dropped and
- * listed in the node facts under "prerequisites". */
+ * listed in the node facts under "prerequisites", "env_source" recorded.
+ * Signals (core/sig.h): after a stop signal no further check starts; a
+ * check during which one arrived is an error ("interrupted ... not judged");
+ * the run is marked incomplete naming the signal and the check. */
 void pf_probe_run_node(pf_probe_ctx *ctx, const pf_probe_plan *plan);
 /* Run a pair/cluster plan over a merged run: cluster checks once, pair
  * checks for every ordered pair of distinct nodes.  base gives opts, the
