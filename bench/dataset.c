@@ -191,9 +191,15 @@ int pf_dataset_sharegpt(const char *path, size_t n, long fixed_output_len, pf_rn
     if (out->n == 0) {
         free(out->rows);
         out->rows = NULL;
-        return pf_err_set(err, "ShareGPT file %s: no usable conversation (need entries with "
-                          "\"conversations\" holding two turns with \"value\" strings; %zu of %zu "
-                          "entries had them)", path, usable, total);
+        if (usable == 0)
+            return pf_err_set(err, "ShareGPT file %s: no usable conversation (need entries with "
+                              "\"conversations\" holding two turns with \"value\" strings; none of "
+                              "the %zu entries had them)", path, total);
+        /* Some had two turns, but every one of them was too short: say that,
+         * not "no usable conversation ... 1 of 3 had them". */
+        return pf_err_set(err, "ShareGPT file %s: no usable conversation: %zu of %zu entries have two "
+                          "turns, but every prompt or reply is shorter than 2 tokens (bench_serving "
+                          "drops those)", path, usable, total);
     }
     out->desc = pf_xasprintf("sharegpt %s", path);
     return 0;

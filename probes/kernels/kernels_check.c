@@ -397,9 +397,14 @@ void pf_kernels_evaluate_unit(const pf_kernels_unit *ku, const pf_target *target
             worst = worst == PF_SKIP ? st : pf_status_worst(worst, st);
         if (st != PF_PASS && st != PF_SKIP)
             pf_kremedy_unit(rem, x.path, x.package, x.collection, x.verdict, &x.cov, x.fbs, x.nfb, &targets[t], NULL);
+        /* "missing" counts every container with no code that loads here --
+         * the classifier's missing, driver-too-old and "other" (built only for
+         * older or sibling GPUs) alike -- so a "missing" verdict never says
+         * "0 missing". */
+        size_t loadable = x.cov.native + x.cov.jit;
         pf_strbuf_itemf(&sum, "; ", "%s for %s: %zu of %zu containers native, %zu JIT-only, %zu missing",
                         pf_lib_verdict_name(x.verdict), cc, x.cov.native, x.cov.containers, x.cov.jit,
-                        x.cov.missing + x.cov.driver_old);
+                        x.cov.containers > loadable ? x.cov.containers - loadable : 0);
     }
     json_object_set_new(ev, "targets", tj);
     if (!driver_version)

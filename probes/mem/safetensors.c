@@ -148,6 +148,17 @@ static int tensor_bytes(const char *path, const char *name, json_t *desc, uint64
     return 0;
 }
 
+typedef struct st_range {
+    uint64_t b, e;
+    const char *name;
+} st_range;
+
+static int cmp_range(const void *x, const void *y)
+{
+    const st_range *a = x, *b = y;
+    return a->b < b->b ? -1 : a->b > b->b ? 1 : 0;
+}
+
 int pf_st_read_file(pf_st_model *m, const char *path, pf_err *err)
 {
     struct stat st;
@@ -199,20 +210,27 @@ int pf_st_read_file(pf_st_model *m, const char *path, pf_err *err)
     const char *name;
     json_t *desc;
     size_t added = 0;
+    /* data ranges, to refuse overlapping tensors: two names over the same
+     * bytes would count those bytes twice (the format forbids it) */
+    st_range *ranges = pf_xmalloc((json_object_size(root) + 1) * sizeof *ranges);
+    size_t nr = 0;
+    int bad = 0;
     json_object_foreach(root, name, desc)
     {
         if (strcmp(name, "__metadata__") == 0)
             continue;
         uint64_t bytes = 0;
         if (tensor_bytes(path, name, desc, data_size, &bytes, err) != 0) {
-            /* keep the model consistent: drop what this file added */
-            for (size_t k = 0; k < added; k++) {
-                free(m->t[m->nt - 1].name);
-                free(m->t[m->nt - 1].file);
-                m->nt--;
-            }
-            json_decref(root);
-            return -1;
+            bad = 1;
+            break;
+        }
+        json_t *off = json_object_get(desc, "data_offsets");
+        uint64_t b = (uint64_t)json_integer_value(json_array_get(off, 0));
+        if (bytes > 0) {
+            ranges[nr].b = b;
+            ranges[nr].e = b + bytes;
+            ranges[nr].name = name;
+            nr++;
         }
         if (file_total > UINT64_MAX - bytes)
             bytes = UINT64_MAX - file_total;
@@ -226,6 +244,29 @@ int pf_st_read_file(pf_st_model *m, const char *path, pf_err *err)
         if (t->role == PF_ST_LAYER && t->layer > m->max_layer)
             m->max_layer = t->layer;
         added++;
+    }
+    if (!bad && nr > 1) {
+        qsort(ranges, nr, sizeof *ranges, cmp_range);
+        for (size_t k = 1; k < nr && !bad; k++)
+            if (ranges[k].b < ranges[k - 1].e) {
+                pf_err_set(err, "%s: tensors \"%s\" and \"%s\" overlap (bytes %llu-%llu and %llu-%llu): "
+                                "not a valid safetensors file",
+                           path, ranges[k - 1].name, ranges[k].name, (unsigned long long)ranges[k - 1].b,
+                           (unsigned long long)ranges[k - 1].e, (unsigned long long)ranges[k].b,
+                           (unsigned long long)ranges[k].e);
+                bad = 1;
+            }
+    }
+    free(ranges);
+    if (bad) {
+        /* keep the model consistent: drop what this file added */
+        for (size_t k = 0; k < added; k++) {
+            free(m->t[m->nt - 1].name);
+            free(m->t[m->nt - 1].file);
+            m->nt--;
+        }
+        json_decref(root);
+        return -1;
     }
     json_decref(root);
     m->total_bytes += file_total;

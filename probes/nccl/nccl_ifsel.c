@@ -308,7 +308,12 @@ static const pf_netif *iface_of(const pf_netif_set *ifs, const char *name)
         return nif;
     char base[PF_NETIF_NAME_MAX];
     pf_strlcpy(base, name, sizeof base);
-    *strchr(base, ':') = '\0';
+    /* the ':' may lie past what fits (an over-long name from
+     * NCCL_SOCKET_IFNAME): found by gcc -fanalyzer, a NULL write before */
+    char *colon = strchr(base, ':');
+    if (!colon)
+        return NULL;
+    *colon = '\0';
     return pf_netif_find(ifs, base);
 }
 

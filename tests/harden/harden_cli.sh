@@ -73,5 +73,28 @@ fi
 rc=$?
 [ $rc -eq 2 ] || bad "--arch 4294967297.0: exit $rc, want 2: $(head -2 out.txt)"
 
+# overlapping tensors are not distinct weight bytes: the shard is refused
+mkdir -p model
+python3 - <<'PY'
+import json, struct
+h = json.dumps({"a": {"dtype": "F32", "shape": [256], "data_offsets": [0, 1024]},
+                "b": {"dtype": "F32", "shape": [256], "data_offsets": [0, 1024]}}).encode()
+open("model/model.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"\0" * 1024)
+PY
+"$P" check --model model --arch 9.0 --only mem. -v >out.txt 2>&1
+grep -q 'overlap' out.txt || bad "overlapping tensors not refused: $(head -2 out.txt)"
+
+# a ShareGPT file whose two-turn entries are all too short: the message must
+# not say "no usable conversation ... 1 of 3 entries had them"
+printf '[{"conversations":[{"value":"a"},{"value":"b"}]},{"x":1},{"conversations":[]}]' >sg.json
+"$P" bench --url http://127.0.0.1:9 --dataset sharegpt --dataset-path sg.json --num-prompts 1 >out.txt 2>&1
+grep -q 'shorter than 2 tokens' out.txt || bad "ShareGPT too-short message: $(head -2 out.txt)"
+
+# a "missing" verdict never counts "0 missing"
+# (a real sm_90 cubin from nvcc, kept as a fuzz seed)
+"$P" kernels --arch 11.0 "$HERE/../../fuzz/corpus/fatbin/sm90.cubin" >out.txt 2>&1
+grep -q 'missing for 11.0' out.txt || bad "sm_90 cubin on 11.0 not judged missing: $(head -1 out.txt)"
+grep -q 'missing for 11.0.* 0 missing' out.txt && bad "a missing verdict says 0 missing: $(head -1 out.txt)"
+
 [ $fails -eq 0 ] && echo "all hardening CLI cases held"
 [ $fails -eq 0 ]

@@ -14,14 +14,14 @@
 #include <unistd.h>
 
 #include "fatbin_builder.h"
+#include "testfix.h"
 #include "probes/kernels/elf.h"
 #include "probes/kernels/fatbin.h"
 
-static char dir[64];
 
 static char *write_file(const char *name, const void *data, size_t n)
 {
-    char *p = pf_path_join(dir, name);
+    char *p = pf_path_join(tf_tmpdir(), name);
     FILE *f = fopen(p, "wb");
     assert_non_null(f);
     if (n)
@@ -33,17 +33,13 @@ static char *write_file(const char *name, const void *data, size_t n)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/pf_fatbin_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    return 0;
+    return tf_tmpdir_create("fatbin");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
 
 /* The reference's k1.so: sm_110a + sm_121 + compute_121 + compute_90. */
@@ -375,11 +371,11 @@ static void test_hostile_files(void **state)
     (void)state;
     char *empty = write_file("empty.so", NULL, 0);
     expect_error(empty, "empty (0 bytes)");
-    expect_error(dir, "a directory");
-    char *fifo = pf_path_join(dir, "pipe.so");
+    expect_error(tf_tmpdir(), "a directory");
+    char *fifo = pf_path_join(tf_tmpdir(), "pipe.so");
     assert_int_equal(mkfifo(fifo, 0600), 0);
     expect_error(fifo, "a FIFO"); /* must not block waiting for a writer */
-    char *dangling = pf_path_join(dir, "dangling.so");
+    char *dangling = pf_path_join(tf_tmpdir(), "dangling.so");
     assert_int_equal(symlink("/nonexistent/libx.so", dangling), 0);
     expect_error(dangling, "No such file");
     expect_error("/nonexistent/dir/lib.so", "No such file");

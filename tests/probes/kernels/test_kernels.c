@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fatbin_builder.h"
+#include "testfix.h"
 #include "probes/kernels/kernels.h"
 #include "probes/kernels/kernels_remedy.h"
 
@@ -224,19 +225,7 @@ static void test_remedy_helpers(void **state)
 
 /* ---- the probe on a fake serving venv ---- */
 
-static char venv[64];
 
-static void put_bytes(const char *rel, const void *p, size_t n)
-{
-    char path[512], cmd[600];
-    snprintf(path, sizeof path, "%s/%s", venv, rel);
-    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
-    assert_int_equal(system(cmd), 0);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
 
 static void put_lib(const char *rel, size_t n, const fb_ent *e, size_t ne)
 {
@@ -245,7 +234,7 @@ static void put_lib(const char *rel, size_t n, const fb_ent *e, size_t ne)
         fb_container(&b, e, ne);
     fb_sec secs[] = {{".nv_fatbin", 1, 2, b.p, b.n, 0}};
     fb_buf elf = fb_elf(secs, 1, 3, 62, 0, 0);
-    put_bytes(rel, elf.p, elf.n);
+    tf_put_bytes(rel, elf.p, elf.n);
     free(b.p);
     free(elf.p);
 }
@@ -255,23 +244,22 @@ static void put_lib(const char *rel, size_t n, const fb_ent *e, size_t ne)
 static int venv_setup(void **state)
 {
     (void)state;
-    strcpy(venv, "/tmp/pf_kvenv_XXXXXX");
-    assert_non_null(mkdtemp(venv));
+    assert_int_equal(tf_tmpdir_create("kvenv"), 0);
     const char *meta = "Metadata-Version: 2.1\nName: torch\nVersion: 2.11.0+cu130\n";
-    put_bytes(SP "torch-2.11.0+cu130.dist-info/METADATA", meta, strlen(meta));
+    tf_put_bytes(SP "torch-2.11.0+cu130.dist-info/METADATA", meta, strlen(meta));
     fb_ent torch[] = {E(2, 75, 0), E(2, 80, 0), E(2, 86, 0), E(2, 90, 0), E(2, 100, 0), E(2, 120, 0)};
     put_lib(SP "torch/lib/libtorch_cuda.so", 40, torch, 6);
-    put_bytes(SP "torch/lib/libc10.so", "\177ELF", 4); /* broken: must not stop the scan */
+    tf_put_bytes(SP "torch/lib/libc10.so", "\177ELF", 4); /* broken: must not stop the scan */
     put_lib(SP "nvidia/cublas/lib/libcublas.so.13", 20, (fb_ent[]){E(1, 120, 0), E(2, 75, 0), E(2, 90, 0), E(2, 120, 0)}, 4);
     /* sgl-kernel: one build per architecture, the loader picks one */
     put_lib(SP "sgl_kernel/sm90/common_ops.abi3.so", 10, (fb_ent[]){E(2, 90, 'a')}, 1);
     put_lib(SP "sgl_kernel/sm100/common_ops.abi3.so", 10, (fb_ent[]){E(2, 80, 0), E(2, 100, 'a'), E(2, 120, 0)}, 3);
     put_lib(SP "vllm/vllm_flash_attn/_vllm_fa3_C.abi3.so", 10, (fb_ent[]){E(2, 90, 'a')}, 1);
     fb_buf c1 = fb_cubin(100, 0, 1, "-arch sm_100f -m 64 "), c2 = fb_cubin(90, 1, 1, NULL);
-    put_bytes(SP "flashinfer_cubin/cubins/x/fmhaSm100fKernel_a.cubin", c1.p, c1.n);
-    put_bytes(SP "flashinfer_cubin/cubins/x/fmhaSm100fKernel_b.cubin", c1.p, c1.n);
-    put_bytes(SP "flashinfer_cubin/cubins/y/deep_gemm_sm90a.cubin", c2.p, c2.n);
-    put_bytes(SP "flashinfer_cubin/cubins/z/sm_110a/checksums.txt", "x", 1);
+    tf_put_bytes(SP "flashinfer_cubin/cubins/x/fmhaSm100fKernel_a.cubin", c1.p, c1.n);
+    tf_put_bytes(SP "flashinfer_cubin/cubins/x/fmhaSm100fKernel_b.cubin", c1.p, c1.n);
+    tf_put_bytes(SP "flashinfer_cubin/cubins/y/deep_gemm_sm90a.cubin", c2.p, c2.n);
+    tf_put_bytes(SP "flashinfer_cubin/cubins/z/sm_110a/checksums.txt", "x", 1);
     free(c1.p);
     free(c2.p);
     return 0;
@@ -280,9 +268,7 @@ static int venv_setup(void **state)
 static int venv_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", venv);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_tmpdir_remove();
 }
 
 static pf_check *run_probe(pf_run **run, const char *arch)
@@ -290,7 +276,7 @@ static pf_check *run_probe(pf_run **run, const char *arch)
     pf_probe_opts po;
     pf_probe_opts_init(&po);
     po.arch = arch;
-    po.venv = venv;
+    po.venv = tf_tmpdir();
     po.cuda_lib = "/nonexistent/libcuda.so.1";
     *run = pf_run_new(0, NULL);
     pf_node *node = pf_run_add_node(*run, "test", NULL);
