@@ -36,6 +36,9 @@ static const struct {
 } rows[] = {
     {"NCCL_SOCKET_IFNAME=enp1s0f0np0", "NCCL_SOCKET_IFNAME", "enp1s0f0np0"},
     {"NCCL_SOCKET_IFNAME=^docker,lo", "NCCL_SOCKET_IFNAME", "^docker,lo"},
+    /* NCCL's exact-match prefix, as `preflight plan` writes it */
+    {"NCCL_SOCKET_IFNAME==enp1s0f0np0", "NCCL_SOCKET_IFNAME", "=enp1s0f0np0"},
+    {"NCCL_IB_HCA=mlx5_0:1,mlx5_1:1", "NCCL_IB_HCA", "mlx5_0:1,mlx5_1:1"},
     {"export GLOO_SOCKET_IFNAME=eth0", "GLOO_SOCKET_IFNAME", "eth0"},
     {"  export\tA=1", "A", "1"},
     {"EMPTY=", "EMPTY", ""},
