@@ -3,18 +3,15 @@
  * Storage: entry i is one heap string "NAME=VALUE" (kv[i]), its NAME alone
  * (names[i]) and the length of NAME.  kv is kept NULL-terminated at all
  * times, so pf_env_envp is just kv and needs no lazy (mutating) build on a
- * const env.  Lookups are linear:
- * an environment has a few hundred entries and checks look up a handful.
+ * const env.  Lookups are linear: an environment has a few hundred entries
+ * and checks look up a handful.
  */
 #include "core/env.h"
 #include "core/file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;

@@ -15,14 +15,10 @@
 #include "core/record_priv.h"
 #include "core/file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- small validators: each returns the value or NULL with err set ---- */
 
