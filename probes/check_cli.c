@@ -1,11 +1,10 @@
 /* check_cli.c -- `preflight check [options]`.
  *
- * Runs the registered probes in order on this node, times each, and hands
- * the record to the shared output path.  A probe's checks get the probe's
- * wall time as their duration unless the probe set one itself.
+ * Plans the registered node checks (--only, needs: probes/registry.h), runs
+ * them on this node against the environment under judgement (the process's,
+ * or --env-file's), and hands the record to the shared output path.
  */
 #include "probes/check_cli.h"
-#include "core/sig.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "reports/output.h"
 #include "probes/probe_flags.h"
 #include "probes/registry.h"
+#include "core/env.h"
 
 /* check's own flags; the node-probe flags come from probe_flags.c's table.
  * Both tables feed the parser below and --help. */
@@ -27,7 +27,8 @@ typedef struct check_opts {
 
 static const pf_flag FLAGS[] = {
     {PF_FLAG_STR, "--only", "ID[,ID...]",
-     "run only checks whose id starts with one of these (e.g. gpu.,net.)",
+     "run only checks whose id starts with one of these (e.g. gpu.,net.);\n"
+     "checks they need run too, unreported",
      .off = offsetof(check_opts, only)},
     {PF_FLAG_SET, "--list", NULL, "list the checks and exit", .off = offsetof(check_opts, list)},
 };
@@ -48,18 +49,6 @@ static void usage(FILE *f)
           "Exit codes: 0 no failures, 1 a check failed (or warned with --strict),\n"
           "2 usage or configuration error, 3 the run could not complete (a check errored).\n",
           f);
-}
-
-static bool selected(const char *id, const char *only)
-{
-    if (!only)
-        return true;
-    char *copy = pf_xstrdup(only), *save = NULL;
-    bool hit = false;
-    for (char *p = strtok_r(copy, ",", &save); p && !hit; p = strtok_r(NULL, ",", &save))
-        hit = *p && pf_str_startswith(id, p);
-    free(copy);
-    return hit;
 }
 
 int pf_check_main(int argc, char **argv)
@@ -101,15 +90,27 @@ int pf_check_main(int argc, char **argv)
     const pf_probe_def *probes = pf_probe_registry(&nprobes);
     if (list) {
         for (size_t i = 0; i < nprobes; i++)
-            printf("%-18s %s\n", probes[i].id, probes[i].what);
+            if (probes[i].scope == PF_SCOPE_NODE)
+                printf("%-18s %s\n", probes[i].id, probes[i].what);
         rc = PF_EXIT_OK;
         goto out;
     }
-    size_t nsel = 0;
-    for (size_t i = 0; i < nprobes; i++)
-        nsel += selected(probes[i].id, only);
-    if (nsel == 0) {
+    pf_err perr = {{0}};
+    pf_probe_plan plan;
+    if (pf_probe_plan_make(probes, nprobes, PF_SCOPE_NODE, only, &plan, &perr) != 0) {
+        fprintf(stderr, "preflight check: %s\n", perr.msg);
+        rc = PF_EXIT_INCOMPLETE;
+        goto out;
+    }
+    if (pf_probe_plan_reported(&plan) == 0) {
         fprintf(stderr, "preflight check: --only '%s' matches no check (see --list)\n", only);
+        pf_probe_plan_free(&plan);
+        goto out;
+    }
+    pf_env *env = NULL;
+    if (pf_probe_load_env(&po, &env, &perr) != 0) {
+        fprintf(stderr, "preflight check: --env-file: %s\n", perr.msg);
+        pf_probe_plan_free(&plan);
         goto out;
     }
 
@@ -119,39 +120,14 @@ int pf_check_main(int argc, char **argv)
     pf_node *node = pf_run_add_node(run, host, NULL);
     pf_probe_ctx ctx;
     pf_ctx_init(&ctx, &po, run, node);
-    for (size_t i = 0; i < nprobes; i++) {
-        if (!selected(probes[i].id, only))
-            continue;
-        if (pf_sig_count()) {
-            /* Stopped (core/sig.h): the rest stay "not evaluated", the
-             * record of what ran is still written, exit 3. */
-            pf_run_set_incomplete(run, "interrupted by %s before %s", pf_sig_name(pf_sig_last()), probes[i].id);
-            break;
-        }
-        size_t before = pf_run_check_count(run);
-        double t0 = pf_now();
-        int sigs = pf_sig_count();
-        probes[i].fn(&ctx);
-        double dt = pf_now() - t0;
-        bool cut = pf_sig_count() != sigs; /* its tools were killed: its verdict means nothing */
-        for (size_t k = before; k < pf_run_check_count(run); k++) {
-            pf_check *c = pf_run_check(run, k);
-            if (pf_check_duration(c) < 0)
-                pf_check_set_duration(c, dt);
-            if (cut) {
-                pf_check_set(c, PF_ERROR, "interrupted by %s while this check ran; not judged",
-                             pf_sig_name(pf_sig_last()));
-                pf_check_remedy(c, "run the check again and let it finish");
-            }
-        }
-        if (cut) {
-            pf_run_set_incomplete(run, "interrupted by %s during %s", pf_sig_name(pf_sig_last()), probes[i].id);
-            break;
-        }
-    }
+    if (env)
+        pf_ctx_set_env(&ctx, env);
+    pf_probe_run_node(&ctx, &plan);
     rc = pf_output_finish(run, &oo);
     pf_ctx_free(&ctx);
     pf_run_free(run);
+    pf_env_free(env);
+    pf_probe_plan_free(&plan);
 out:
     pf_probe_opts_free(&po);
     return rc;

@@ -75,6 +75,19 @@ static int set_memfrac(void *opts, const char *name, const char *v, pf_err *err)
     return 0;
 }
 
+/* Only the name here: the file is read (and a bad line reported as
+ * FILE:LINE, exit 2) by the subcommand, with pf_probe_load_env, before any
+ * probe runs. */
+static int set_env_file(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_probe_opts *o = opts;
+    (void)name;
+    if (!*v)
+        return pf_err_set(err, "--env-file needs a file, not an empty string");
+    o->env_file = v;
+    return 0;
+}
+
 static int set_timeout(void *opts, const char *name, const char *v, pf_err *err)
 {
     pf_probe_opts *o = opts;
@@ -108,6 +121,10 @@ static const pf_flag FLAGS[] = {
      .fn = set_memfrac, .group = PF_PF_MEMFRAC, .needs = "a fraction"},
     {PF_FLAG_FN, "--timeout", "S", "deadline for each external tool a check runs (default 10)",
      .fn = set_timeout, .group = PF_PF_TIMEOUT, .needs = "a number of seconds"},
+    {PF_FLAG_FN, "--env-file", "FILE",
+     "judge this shell's environment with FILE's NAME=VALUE lines laid over it\n"
+     "(as systemd's EnvironmentFile= or `set -a; . FILE`): the server's",
+     .fn = set_env_file, .group = PF_PF_ENVFILE, .needs = "a file of NAME=VALUE lines"},
 };
 #define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
@@ -133,4 +150,19 @@ int pf_probe_take_flag(const char *cmd, pf_output_opts *oo, pf_probe_opts *po, u
     if (r < 0)
         fprintf(stderr, "preflight %s: %s\n", cmd, err.msg);
     return r;
+}
+
+int pf_probe_load_env(const pf_probe_opts *o, pf_env **out, pf_err *err)
+{
+    *out = NULL;
+    if (!o->env_file)
+        return 0;
+    pf_env *file = pf_env_from_file(o->env_file, err);
+    if (!file)
+        return -1;
+    pf_env *proc = pf_env_from_process();
+    *out = pf_env_overlay(proc, file);
+    pf_env_free(proc);
+    pf_env_free(file);
+    return 0;
 }

@@ -23,7 +23,8 @@ enum {
     PF_PF_PP = 1u << 4,       /* --pp N */
     PF_PF_MEMFRAC = 1u << 5,  /* --mem-fraction-static F */
     PF_PF_TIMEOUT = 1u << 6,  /* --timeout S */
-    PF_PF_ALL = 0x7fu
+    PF_PF_ENVFILE = 1u << 7,  /* --env-file FILE */
+    PF_PF_ALL = 0xffu
 };
 
 /* If argv[*i] is a flag in `accept`, store it in o, advance *i past its
@@ -42,5 +43,12 @@ void pf_probe_flags_help(FILE *f, unsigned accept);
  * error, already printed as "preflight CMD: message" on stderr. */
 int pf_probe_take_flag(const char *cmd, pf_output_opts *oo, pf_probe_opts *po, unsigned accept,
                        int argc, char **argv, int *i);
+
+/* The environment --env-file asks to judge: this process's environment with
+ * the file's variables set over it (pf_env_overlay: what `set -a; . FILE`
+ * before the launch gives; to judge the file alone, run preflight under
+ * `env -i`).  *out is NULL without --env-file (judge the process as is).
+ * -1 with err "FILE:LINE: reason" on a bad file (the caller exits 2). */
+int pf_probe_load_env(const pf_probe_opts *o, pf_env **out, pf_err *err);
 
 #endif

@@ -38,7 +38,7 @@ static const pf_flag FLAGS[] = {
      .off = offsetof(kernels_opts, list)},
 };
 #define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
-#define PROBE_FLAGS (PF_PF_VENV | PF_PF_ARCH)
+#define PROBE_FLAGS (PF_PF_VENV | PF_PF_ARCH | PF_PF_ENVFILE)
 
 static void usage(FILE *f)
 {
@@ -160,12 +160,20 @@ int pf_kernels_main(int argc, char **argv)
         goto out;
     }
 
+    pf_env *env = NULL;
+    pf_err eerr = {{0}};
+    if (pf_probe_load_env(&po, &env, &eerr) != 0) {
+        fprintf(stderr, "preflight kernels: --env-file: %s\n", eerr.msg);
+        goto out;
+    }
     pf_run *run = pf_run_new(argc, argv);
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     pf_node *node = pf_run_add_node(run, host, NULL);
     pf_probe_ctx ctx;
     pf_ctx_init(&ctx, &po, run, node);
+    if (env)
+        pf_ctx_set_env(&ctx, env);
     const pf_target *targets = NULL;
     size_t nt = pf_ctx_targets(&ctx, &targets);
     if (driver < 0)
@@ -177,8 +185,11 @@ int pf_kernels_main(int argc, char **argv)
             fprintf(stderr, "preflight kernels: %s\n", why && *why ? why : "--venv: not a Python environment");
             pf_ctx_free(&ctx);
             pf_run_free(run);
+            pf_env_free(env);
             goto out;
         }
+        /* gpu.kernels judges TORCH_CUDA_ARCH_LIST: say from which environment */
+        json_object_set_new(pf_node_facts(node), "env_source", json_string(pf_env_source(ctx.env)));
         double t0 = pf_now();
         pf_probe_gpu_kernels(&ctx);
         pf_check_set_duration(pf_run_check(run, pf_run_check_count(run) - 1), pf_now() - t0);
@@ -257,6 +268,7 @@ int pf_kernels_main(int argc, char **argv)
     pf_kscan_free(ks);
     pf_ctx_free(&ctx);
     pf_run_free(run);
+    pf_env_free(env);
 out:
     pf_strv_free(&paths);
     pf_probe_opts_free(&po);

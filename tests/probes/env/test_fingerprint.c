@@ -274,6 +274,11 @@ static void test_probe_ld_library_path_override(void **state)
     pf_ctx_init(&ctx, &o, run, pf_run_add_node(run, "local", NULL));
     assert_int_equal(pf_libnccl_version(&ctx), 22707);
     unsetenv("LD_LIBRARY_PATH");
+    /* the context judges the environment it was given (a snapshot taken at
+     * pf_ctx_init), not whatever the process environment is now */
+    assert_int_equal(pf_libnccl_version(&ctx), 22707);
+    pf_ctx_free(&ctx);
+    pf_ctx_init(&ctx, &o, run, pf_run_find_node(run, "local"));
     assert_int_equal(pf_libnccl_version(&ctx), 21801);
     pf_ctx_free(&ctx);
     pf_run_free(run);
