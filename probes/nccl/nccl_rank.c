@@ -18,6 +18,7 @@ struct pf_ncclrank {
     int dev;
     pf_cu_stream stream;
     pf_cu_ptr dsend, drecv; /* device buffers of max_bytes each */
+    pf_cu_ptr dsmall;       /* 4 KiB: the iteration-count agreement */
     uint64_t max_bytes;
     float *host;            /* max_bytes of pattern / readback */
     pf_nccl_comm comm;
@@ -273,7 +274,7 @@ pf_ncclrank *pf_ncclrank_open(const pf_ncclrank_opts *o, pf_err *err)
         r->max_bytes = 4096;
     if ((rc = r->api.cuStreamCreate(&r->stream, 1 /* CU_STREAM_NON_BLOCKING */)) != 0 ||
         (rc = r->api.cuMemAlloc(&r->dsend, r->max_bytes)) != 0 ||
-        (rc = r->api.cuMemAlloc(&r->drecv, r->max_bytes)) != 0) {
+        (rc = r->api.cuMemAlloc(&r->drecv, r->max_bytes)) != 0 || (rc = r->api.cuMemAlloc(&r->dsmall, 4096)) != 0) {
         pf_err_set(err, "GPU %d: cannot allocate 2 x %llu bytes and a stream: %s", o->device,
                     (unsigned long long)r->max_bytes, pf_ncclapi_cu_name(&r->api, rc));
         goto bad;
@@ -297,6 +298,36 @@ int pf_ncclrank_unique_id(pf_ncclrank *r, pf_nccl_uid *uid, pf_err *err)
         return pf_err_set(err, "ncclGetUniqueId: %s", pf_ncclapi_result_name(rc));
     }
     return 0;
+}
+
+/* How many timed iterations: as many as fit the time budget at the
+ * warm-up's pace, capped by pf_ncclrank_iters, and the same on every rank
+ * (the minimum of all proposals, agreed with one tiny ncclMin all-reduce)
+ * -- ranks that disagreed would wait on each other forever. */
+static int agree_iters(pf_ncclrank *r, const char *ph, double warm_s, int cap, double deadline)
+{
+    double budget = r->o.time_budget_s > 0 ? r->o.time_budget_s : 0.25;
+    int want = warm_s > 0 ? (int)(budget / warm_s) : cap;
+    if (want > cap)
+        want = cap;
+    if (want < 2)
+        want = 2;
+    float v = (float)want;
+    int rc = r->api.cuMemcpyHtoD(r->dsmall, &v, sizeof v);
+    if (rc != 0) {
+        fail(r, ph, "error", -1, rc, "cuMemcpyHtoD: %s", pf_ncclapi_cu_name(&r->api, rc));
+        return -1;
+    }
+    if (enq(r, ph, "ncclAllReduce", r->api.AllReduce((void *)r->dsmall, (void *)r->dsmall, 1, PF_NCCL_FLOAT32,
+                                                     3 /* ncclMin */, r->comm, r->stream)) != 0 ||
+        wait_stream(r, ph, deadline) != 0)
+        return -1;
+    rc = r->api.cuMemcpyDtoH(&v, r->dsmall, sizeof v);
+    if (rc != 0) {
+        fail(r, ph, "error", -1, rc, "cuMemcpyDtoH: %s", pf_ncclapi_cu_name(&r->api, rc));
+        return -1;
+    }
+    return v >= 1 && v <= cap ? (int)v : cap;
 }
 
 /* One all-reduce or all-gather of `bytes` on the stream (no wait). */
@@ -352,10 +383,13 @@ static int run_coll(pf_ncclrank *r, pf_ncclcoll c)
         int iters, warm;
         pf_ncclrank_iters(&r->o, bytes, &iters, &warm);
         double deadline = pf_now() + dflt(r->o.op_timeout_s, 20);
+        double tw = pf_now();
         for (int i = 0; i < warm; i++)
             if (launch_coll(r, c, bytes, ph) != 0 || wait_comm(r, ph, deadline) != 0)
                 return -1;
         if (wait_stream(r, ph, deadline) != 0)
+            return -1;
+        if ((iters = agree_iters(r, ph, (pf_now() - tw) / warm, iters, deadline)) < 0)
             return -1;
         double t0 = pf_now();
         for (int i = 0; i < iters; i++)
@@ -442,10 +476,13 @@ static int run_p2p(pf_ncclrank *r)
                     if (r->host[i] != (float)((from + 1) * 256 + (int)(i % 251)))
                         wrong++;
             }
+            double tw = pf_now();
             for (int i = 0; i < warm; i++)
                 if (launch_p2p(r, bytes, fwd, ph) != 0 || wait_comm(r, ph, deadline) != 0)
                     return -1;
             if (wait_stream(r, ph, deadline) != 0)
+                return -1;
+            if ((iters = agree_iters(r, ph, (pf_now() - tw) / warm, iters, deadline)) < 0)
                 return -1;
             double t0 = pf_now();
             for (int i = 0; i < iters; i++)
@@ -528,6 +565,8 @@ void pf_ncclrank_close(pf_ncclrank *r)
     if (r->api.cuda_dl) {
         if (r->drecv)
             r->api.cuMemFree(r->drecv);
+        if (r->dsmall)
+            r->api.cuMemFree(r->dsmall);
         if (r->dsend)
             r->api.cuMemFree(r->dsend);
         if (r->stream)

@@ -33,10 +33,11 @@
  *    p2p: [{name, bytes, direction, peer, time_us, gbps, wrong}],
  *    all_reduce|all_gather: [{bytes, count, iters, time_us, algbw, busbw, wrong}]}
  * Timing is nccl-tests': warm-up calls, then `iters` back-to-back launches
- * and one wait; time = wall time / iters.  Large sizes get fewer iterations
- * (at most bytes_budget / size, at least 3) so 256 MiB over a slow link
- * stays within the phase's time; the rule depends only on the size, so
- * every rank issues the same calls.
+ * and one wait; time = wall time / iters.  Iterations are capped (-n, and
+ * bytes_budget / size, at least 3) and further cut to what fits
+ * time_budget_s at the warm-up's pace, so 256 MiB over a slow link stays
+ * within the phase's time; the ranks agree on the count (the minimum, by a
+ * one-float ncclMin all-reduce) so every rank issues the same calls.
  */
 #ifndef PF_NCCL_RANK_H
 #define PF_NCCL_RANK_H
@@ -67,6 +68,7 @@ typedef struct pf_ncclrank_opts {
     int n_p2p;
     int iters, warmup;        /* nccl-tests -n / -w (defaults 20 / 2) */
     uint64_t bytes_budget;    /* per size, see above (default 1 GiB) */
+    double time_budget_s;     /* per size: timed iterations that fit (default 0.25 s; at least 2) */
     /* Called with each phase name as it starts (for a parent watching a
      * hung rank); may be NULL. */
     void (*phase_cb)(void *arg, const char *phase);
