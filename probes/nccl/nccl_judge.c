@@ -400,7 +400,11 @@ void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json
     const json_t *r;
     json_array_foreach(ranks, i, r) {
         json_t *t = json_object_get(r, "init_s");
-        if (!json_is_number(t))
+        /* a rank that died later left no init time, but its last phase
+         * says it had passed init */
+        const char *ph = json_string_value(json_object_get(r, "phase"));
+        bool past = ph && strcmp(ph, "load") && strcmp(ph, "bootstrap") && strcmp(ph, "init");
+        if (!json_is_number(t) && !past)
             init_ok = false;
         else if (json_number_value(t) > init_max)
             init_max = json_number_value(t);
