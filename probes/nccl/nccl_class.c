@@ -83,6 +83,8 @@ static const rule rules[] = {
      "Check gpu.driver (driver vs runtime); the message names the CUDA error."},
     {"Call to ", "system_error", NULL, "a system call inside NCCL failed (its errno text is in the evidence)",
      "The errno text names it; for sockets check NCCL_SOCKET_IFNAME and firewalls."},
+    {" failed : ", "system_error", NULL, "a socket operation inside NCCL failed (its errno text is in the evidence)",
+     "The errno text names it; for sockets check NCCL_SOCKET_IFNAME, routes and firewalls."},
 };
 
 #define NRULES (int)(sizeof rules / sizeof rules[0])

@@ -119,10 +119,13 @@ int pf_nccl_main(int argc, char **argv)
             goto out;
         } else if (!strcmp(a, "--no-hostid")) {
             hostid = false;
+            continue;
         } else if (!strcmp(a, "--hostid-per-rank")) {
             hostid = true;
+            continue;
         } else if (!strcmp(a, "--no-allgather")) {
             allgather = false;
+            continue;
         } else if (!strcmp(a, "-b") || !strcmp(a, "-e")) {
             if (need(argc, argv, i) || pf_ncclsweep_parse_size(argv[i + 1], !strcmp(a, "-b") ? &bmin : &bmax, &err)) {
                 if (err.msg[0])

@@ -30,6 +30,11 @@ void pf_nccllog_transport_family(const char *t, char *out, size_t len)
 /* "lo:127.0.0.1<0>" -> name "lo", addr "127.0.0.1" (IPv6 addresses keep their colons). */
 static void split_ifaddr(const char *s, char *name, size_t nl, char *addr, size_t al)
 {
+    if (s[0] == '[') { /* "[0]eno1:..." as NCCL <= 2.23 listed bootstrap candidates */
+        const char *e = strchr(s, ']');
+        if (e)
+            s = e + 1;
+    }
     size_t n = strcspn(s, ":");
     snprintf(name, nl, "%.*s", (int)n, s);
     const char *a = s[n] ? s + n + 1 : "";
@@ -124,17 +129,22 @@ static void info(pf_nccllog *l, const char *m)
     } else if (pf_str_startswith(m, "NET/Plugin") && (strstr(m, "Could not find") || strstr(m, "No plugin found"))) {
         if (!l->plugin[0])
             pf_strlcpy(l->plugin, "internal", sizeof l->plugin);
-    } else if ((v = strstr(m, "Loaded net plugin ")) || (v = strstr(m, "Initialized NET plugin ")) ||
-               (v = strstr(m, "Assigned NET plugin "))) {
+    } else if ((v = strstr(m, "Loaded net plugin ")) || (v = strstr(m, "Assigned NET plugin "))) {
+        /* 2.27+ treats the internal IB and Socket transports as plugins too:
+         * "Assigned NET plugin Socket to comm" names the one this comm uses */
         v = strstr(v, "plugin ") + 7;
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)strcspn(v, " "), v);
-        /* the internal Socket/IB transports also "initialize" as plugins in 2.27+ */
-        if (!l->plugin[0] || strcmp(l->plugin, "internal") == 0 || strstr(m, "Loaded"))
-            pf_strlcpy(l->plugin, strstr(m, "Loaded") ? name : "internal", sizeof l->plugin);
+        snprintf(l->plugin, sizeof l->plugin, "%.*s", (int)strcspn(v, " "), v);
+        l->plugin_ok = true;
+    } else if (strstr(m, "Initialized NET plugin ")) {
+        l->plugin_ok = true;
     } else if (strstr(m, "Failed to initialize NET plugin") || strstr(m, "Failed to initialize any NET plugin")) {
-        l->plugin_failed = true;
-        pf_strlcpy(l->plugin_detail, m, sizeof l->plugin_detail);
+        /* "Failed to initialize NET plugin IB" is normal with NCCL_IB_DISABLE=1 or
+         * no HCA: a failure only when no plugin came up at all (see to_json) */
+        snprintf(l->plugin_detail + strlen(l->plugin_detail), sizeof l->plugin_detail - strlen(l->plugin_detail),
+                 "%s%s", l->plugin_detail[0] ? "; " : "", m);
+        if (strstr(m, "any NET plugin"))
+            l->plugin_failed = true;
+        l->plugin_tried_fail = true;
     } else if (pf_str_startswith(m, "Channel ")) {
         parse_channel(l, m);
     } else if (pf_str_startswith(m, "Connected all rings")) {
@@ -222,6 +232,11 @@ void pf_nccllog_line(pf_nccllog *l, const char *line)
         info(l, rest + 10);
 }
 
+bool pf_nccllog_plugin_failed(const pf_nccllog *l)
+{
+    return l->plugin_failed || (l->plugin_tried_fail && !l->plugin_ok);
+}
+
 void pf_nccllog_parse(const char *text, pf_nccllog *l)
 {
     pf_nccllog_init(l);
@@ -258,7 +273,7 @@ json_t *pf_nccllog_to_json(const pf_nccllog *l)
     json_object_set_new(j, "ib", l->ib_devices[0] ? json_string(l->ib_devices)
                                  : l->ib_no_device ? json_string("no device") : json_null());
     json_object_set_new(j, "plugin", l->plugin[0] ? json_string(l->plugin) : json_null());
-    json_object_set_new(j, "plugin_failed", json_boolean(l->plugin_failed));
+    json_object_set_new(j, "plugin_failed", json_boolean(pf_nccllog_plugin_failed(l)));
     if (l->plugin_detail[0])
         json_object_set_new(j, "plugin_detail", json_string(l->plugin_detail));
     json_object_set_new(j, "nnodes", l->nnodes >= 0 ? json_integer(l->nnodes) : json_null());

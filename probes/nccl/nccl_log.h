@@ -62,8 +62,10 @@ typedef struct pf_nccllog {
     char network[32];      /* "Socket", "IB", plugin names */
     bool ib_no_device;
     char ib_devices[256];  /* "[0]mlx5_0:1/RoCE ..." */
-    char plugin[128];      /* "internal", a plugin name */
-    bool plugin_failed;
+    char plugin[128];      /* the NET plugin assigned ("Socket", "IB", an external one); "internal" (<= 2.26) */
+    bool plugin_failed;    /* "Failed to initialize any NET plugin" */
+    bool plugin_tried_fail;/* some plugin failed ("... NET plugin IB" is normal without HCAs) */
+    bool plugin_ok;        /* a plugin initialised / was assigned */
     char plugin_detail[256];
     int rank, nranks, nnodes, local_ranks; /* -1 unknown */
     bool bootstrap_done;   /* the topology line (after the bootstrap all-gather) was seen */
@@ -89,5 +91,7 @@ void pf_nccllog_line(pf_nccllog *l, const char *line);
 /* "NET/Socket/0/Shared" -> "NET/Socket"; "P2P/CUMEM" -> "P2P"; "SHM/direct/direct" -> "SHM". */
 void pf_nccllog_transport_family(const char *transport, char *out, size_t len);
 json_t *pf_nccllog_to_json(const pf_nccllog *l);
+/* No network plugin came up (a failed one that another replaced is fine). */
+bool pf_nccllog_plugin_failed(const pf_nccllog *l);
 
 #endif
