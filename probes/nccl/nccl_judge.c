@@ -261,24 +261,27 @@ static void check_p2p(pf_run *run, pf_node *node, const json_t *s, const json_t 
                  json_number_value(json_object_get(wr, "time_us")));
 }
 
+/* Does NCCL_SOCKET_IFNAME-style list select name?  "eth,enp" matches by
+ * prefix, "=eth0" exactly, "^docker,lo" excludes (NCCL's own rules). */
 static bool in_list(const char *list, const char *name)
 {
+    if (!list)
+        return true;
+    bool exclude = list[0] == '^';
+    if (exclude)
+        list++;
+    bool exact = list[0] == '=';
+    if (exact)
+        list++;
+    bool hit = false;
     size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
+    for (const char *p = list; p && *p && !hit;) {
         const char *e = strchr(p, ',');
         size_t k = e ? (size_t)(e - p) : strlen(p);
-        if (*p == '^') /* an exclusion list: name must not be in it */
-            return false;
-        if (k == n && strncmp(p, name, n) == 0)
-            return true;
-        if (*p == '=' && k - 1 == n && strncmp(p + 1, name, n) == 0)
-            return true;
-        /* NCCL matches prefixes unless '=' */
-        if (*p != '=' && k <= n && strncmp(p, name, k) == 0)
-            return true;
+        hit = exact ? (k == n && strncmp(p, name, n) == 0) : (k <= n && k > 0 && strncmp(p, name, k) == 0);
         p = e ? e + 1 : NULL;
     }
-    return false;
+    return exclude ? !hit : hit;
 }
 
 static void check_transport(pf_run *run, pf_node *node, const json_t *s, const json_t *capture,
