@@ -300,9 +300,16 @@ int pf_nccl_main(int argc, char **argv)
     if (cap) {
         capj = pf_ncclpcap_stop(cap);
         const char *why = json_string_value(json_object_get(capj, "error"));
+        bool if_err = false;
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(capj, "interfaces"), k, v) if_err |= json_is_string(json_object_get(v, "error"));
         if (why)
             pf_check_set(cc, PF_ERROR, "packet capture failed: %s", why);
-        else
+        else if (if_err) {
+            pf_check_set(cc, PF_WARN, "%s", json_string_value(json_object_get(capj, "summary")));
+            pf_check_remedy(cc, "An interface could not be captured (see evidence: missing, or gone during the run).");
+        } else
             pf_check_set(cc, PF_PASS, "%s", json_string_value(json_object_get(capj, "summary")));
         json_object_set(pf_check_evidence(cc), "capture", capj);
     }
