@@ -322,6 +322,8 @@ int pf_nccl_main(int argc, char **argv)
         size_t k;
         json_t *rj;
         json_array_foreach(ranksj, k, rj) {
+            if (json_object_get(rj, "nccl_log") || json_object_get(rj, "diagnosis"))
+                continue; /* annotated by the rank itself */
             const char *lf = json_string_value(json_object_get(rj, "log_file"));
             char *text = lf ? pf_read_file(lf, 16u << 20, NULL, NULL) : NULL;
             pf_nccljudge_annotate(rj, text);

@@ -2,6 +2,8 @@
  * watch phases and deadlines, collect results (see nccl_local.h). */
 #include "probes/nccl/nccl_local.h"
 
+#include "probes/nccl/nccl_agent.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -94,10 +96,33 @@ static void read_line_deadline(int fd, char *buf, size_t cap, double deadline)
     buf[n] = 0;
 }
 
+typedef struct rank_io {
+    int up, down;
+} rank_io;
+
+static int publish(void *arg, const pf_nccl_uid *uid)
+{
+    rank_io *io = arg;
+    char hex[257];
+    if (uid)
+        pf_nccllocal_uid_hex(uid, hex);
+    send_line(io->up, "uid", uid ? hex : "none");
+    return 0;
+}
+
+static int fetch(void *arg, pf_nccl_uid *uid, double deadline)
+{
+    rank_io *io = arg;
+    char line[300];
+    read_line_deadline(io->down, line, sizeof line, deadline);
+    return pf_str_startswith(line, "uid ") && pf_nccllocal_uid_parse(line + 4, uid) == 0 ? 0 : -1;
+}
+
+/* The rank process: the agent entry point with pipes as control plane. */
 static void rank_main(const pf_nccllocal_opts *o, int r, int up, int down, const char *log_file)
 {
-    /* stdout/stderr of NCCL (its version banner, anything it prints before
-     * NCCL_DEBUG_FILE opens) go to a file beside the log. */
+    /* stdout/stderr of NCCL (anything it prints before NCCL_DEBUG_FILE
+     * opens) go to a file beside the log. */
     char *outp = pf_xasprintf("%s/rank%d.out", o->log_dir, r);
     int fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
@@ -110,9 +135,6 @@ static void rank_main(const pf_nccllocal_opts *o, int r, int up, int down, const
     pf_strv env = {0};
     for (const char *const *e = o->env; e && *e; e++)
         pf_strv_push(&env, *e);
-    pf_strv_push(&env, "NCCL_DEBUG=INFO");
-    pf_strv_push(&env, "NCCL_DEBUG_SUBSYS=INIT,BOOTSTRAP,ENV,NET");
-    pf_strv_push_owned(&env, pf_xasprintf("NCCL_DEBUG_FILE=%s", log_file));
     if (o->hostid_per_rank) {
         char host[200] = "";
         gethostname(host, sizeof host - 1);
@@ -127,37 +149,13 @@ static void rank_main(const pf_nccllocal_opts *o, int r, int up, int down, const
     ro.env = (const char *const *)env.v;
     ro.phase_cb = on_phase;
     ro.cb_arg = &up;
-    double init_to = ro.init_timeout_s > 0 ? ro.init_timeout_s : 20;
-
-    pf_err err = {{0}};
-    json_t *res;
-    pf_ncclrank *rk = pf_ncclrank_open(&ro, &err);
-    if (!rk) {
-        res = pf_ncclrank_load_failure(&ro, "load", err.msg);
-    } else {
-        pf_nccl_uid uid;
-        bool have = false;
-        if (r == 0) {
-            if (pf_ncclrank_unique_id(rk, &uid, &err) == 0) {
-                char hex[257];
-                pf_nccllocal_uid_hex(&uid, hex);
-                send_line(up, "uid", hex);
-                have = true;
-            } else {
-                send_line(up, "uid", "none");
-            }
-        } else {
-            char line[300];
-            read_line_deadline(down, line, sizeof line, pf_now() + init_to);
-            have = pf_str_startswith(line, "uid ") && pf_nccllocal_uid_parse(line + 4, &uid) == 0;
-        }
-        res = pf_ncclrank_run(rk, have ? &uid : NULL);
-    }
+    rank_io rio = {up, down};
+    pf_ncclagent_io io = {publish, fetch, &rio};
+    json_t *res = pf_ncclagent_run(&ro, log_file, &io);
     char *js = json_dumps(res, JSON_COMPACT);
     send_line(up, "result", js ? js : "{}");
     free(js);
     json_decref(res);
-    pf_ncclrank_close(rk);
     pf_strv_free(&env);
     _exit(0);
 }

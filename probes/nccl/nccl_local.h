@@ -3,10 +3,11 @@
  * (nccl_rank.h), with the unique id passed from rank 0 through the parent
  * instead of the control plane.
  *
- * Each rank process gets the user's environment (--env-file) plus the
- * probe's logging: NCCL_DEBUG=INFO, NCCL_DEBUG_SUBSYS=INIT,BOOTSTRAP,ENV,NET
- * and NCCL_DEBUG_FILE=<log_dir>/nccl.rank<r>.log -- set in the child, never
- * in this process.  With hostid_per_rank each rank also gets its own
+ * Each rank process runs pf_ncclagent_run (nccl_agent.h) -- the same entry
+ * point the cluster agent uses -- with the user's environment (--env-file)
+ * and its log at <log_dir>/nccl.rank<r>.log; the environment is set in the
+ * child, never in this process.  Results come back annotated (parsed log,
+ * diagnosis).  With hostid_per_rank each rank also gets its own
  * NCCL_HOSTID, so ranks sharing one GPU act as separate hosts and talk over
  * the network transport (what a multi-node pipeline does).
  *

@@ -67,6 +67,8 @@ static outcome go(int nranks, const char *lib, const char *const *env, int absen
     size_t i;
     json_t *r;
     json_array_foreach(ranks, i, r) {
+        if (json_object_get(r, "nccl_log") || json_object_get(r, "diagnosis"))
+            continue;
         const char *lf = json_string_value(json_object_get(r, "log_file"));
         char *text = lf ? pf_read_file(lf, 1 << 24, NULL, NULL) : NULL;
         pf_nccljudge_annotate(r, text);
