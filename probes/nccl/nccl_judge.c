@@ -106,7 +106,7 @@ static bool secondary(const char *cause)
 static const json_t *root_failure(const json_t *ranks)
 {
     size_t i;
-    const json_t *r, *first = NULL, *primary = NULL;
+    const json_t *r, *first = NULL, *primary = NULL, *hang = NULL;
     json_array_foreach(ranks, i, r) {
         if (!json_is_object(json_object_get(r, "diagnosis")))
             continue;
@@ -117,8 +117,12 @@ static const json_t *root_failure(const json_t *ranks)
             first = r;
         if (!primary && !secondary(cause))
             primary = r;
+        /* a rank that hung and aborted closes its sockets, so its peers
+         * then report "peer died": the hang is nearer the cause */
+        if (!hang && strcmp(cause, "peer_died") != 0)
+            hang = r;
     }
-    return primary ? primary : first;
+    return primary ? primary : hang ? hang : first;
 }
 
 static void failure_evidence(pf_check *c, const json_t *ranks)
