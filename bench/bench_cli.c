@@ -2,85 +2,134 @@
 #include "bench/bench_cli.h"
 
 #include "bench/driver.h"
+#include "core/flags.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
+/* ---- the flags: one table for the parser and --help -------------------- */
+
+#define OFF(field) .off = offsetof(pf_bench_opts, field)
+
+static int set_header(void *opts, const char *name, const char *v, pf_err *err);
+static int set_duration(void *opts, const char *name, const char *v, pf_err *err);
+static int set_levels(void *opts, const char *name, const char *v, pf_err *err);
+static int set_request_rate(void *opts, const char *name, const char *v, pf_err *err);
+static int set_burstiness(void *opts, const char *name, const char *v, pf_err *err);
+static int set_threads(void *opts, const char *name, const char *v, pf_err *err);
+static int set_seed(void *opts, const char *name, const char *v, pf_err *err);
+static int set_dataset(void *opts, const char *name, const char *v, pf_err *err);
+static int set_range_ratio(void *opts, const char *name, const char *v, pf_err *err);
+static int set_random_prompt(void *opts, const char *name, const char *v, pf_err *err);
+static int set_token_id_range(void *opts, const char *name, const char *v, pf_err *err);
+static int set_extra_body(void *opts, const char *name, const char *v, pf_err *err);
+static int set_slo(void *opts, const char *name, const char *v, pf_err *err);
+static int set_min_goodput(void *opts, const char *name, const char *v, pf_err *err);
+static int set_metrics_interval(void *opts, const char *name, const char *v, pf_err *err);
+
+static const pf_flag FLAGS[] = {
+    PF_FLAGS_SECTION("server:"),
+    {PF_FLAG_STR, "--url", "URL", "base URL, e.g. http://127.0.0.1:30000", OFF(url)},
+    {PF_FLAG_STR, "--backend", "NAME",
+     "sglang|sglang-native (/generate), sglang-oai|vllm|lmdeploy\n"
+     "(/v1/completions), sglang-oai-chat|vllm-chat|lmdeploy-chat\n"
+     "(/v1/chat/completions); default sglang-oai", OFF(backend)},
+    {PF_FLAG_STR, "--endpoint", "PATH", "request path; the API follows from its ending", OFF(endpoint)},
+    {PF_FLAG_STR, "--model", "NAME", "default: the first model of GET /v1/models", OFF(model)},
+    {PF_FLAG_FN, "--header", "K=V", "extra request header (repeatable), sent on every request", .fn = set_header},
+    {PF_FLAG_STR, "--api-key-env", "NAME",
+     "send Authorization: Bearer $NAME on every request; default\n"
+     "as bench_serving: Bearer $OPENAI_API_KEY, else $API_KEY as\n"
+     "it is (a key is never taken from the command line, printed\n"
+     "or recorded)", OFF(api_key_env)},
+    {PF_FLAG_DOUBLE, "--ready-timeout", "S",
+     "poll GET /v1/models up to S seconds before starting (0);\n"
+     "with --launch: the whole wait for the server to be ready", OFF(ready_timeout_s)},
+    {PF_FLAG_DOC, "--launch", "-- CMD ARGS...",
+     "start the server with CMD (last option), wait until it is\n"
+     "ready (--ready-timeout, default 1800 s), stop it after", .fn = NULL},
+    {PF_FLAG_STR, "--launch-log", "FILE", "the launched server's log (default: a file in /tmp)", OFF(launch_log)},
+    PF_FLAGS_SECTION(""),
+    PF_FLAGS_SECTION("load:"),
+    {PF_FLAG_SIZE, "--num-prompts", "N", "requests per level (1000)", OFF(num_prompts), 1, 100000000},
+    {PF_FLAG_FN, "--duration", "S", "instead: send for S seconds (dataset rows are reused)", .fn = set_duration},
+    {PF_FLAG_FN, "--concurrency", "LIST", "closed loop, one level per value: 1,8,64", .fn = set_levels},
+    {PF_FLAG_FN, "--request-rate", "R",
+     "open loop, requests/s (inf: all at once, the default);\n"
+     "at least one request per day", .fn = set_request_rate},
+    {PF_FLAG_FN, "--burstiness", "B", "gamma shape of the arrival gaps, 1 = Poisson (vLLM)", .fn = set_burstiness},
+    {PF_FLAG_SIZE, "--max-concurrency", "N", "cap on requests in flight in open loop", OFF(max_concurrency), 1, 1000000},
+    {PF_FLAG_SIZE, "--warmup-requests", "N", "before each level, not measured (1); max tokens min(len,32)",
+     OFF(warmup_requests), 0, 100000},
+    {PF_FLAG_FN, "--seed", "N", "dataset and arrival randomness (42)", .fn = set_seed},
+    {PF_FLAG_DOUBLE, "--request-timeout", "S", "deadline per request (300)", OFF(request_timeout_s), 0.001},
+    {PF_FLAG_DOUBLE, "--connect-timeout", "S", "deadline per connection attempt (10)", OFF(connect_timeout_s), 0.001},
+    {PF_FLAG_SIZE, "--max-connect-failures", "N", "abort a level after N requests in a row cannot connect (20)",
+     OFF(max_connect_failures), 0, 100000000},
+    {PF_FLAG_SET, "--busy-poll", NULL,
+     "spin instead of sleeping while requests are in flight: uses a\n"
+     "whole core per thread, removes the wake-up latency from stamps", OFF(busy_poll)},
+    {PF_FLAG_FN, "--threads", "N|auto",
+     "client event-loop threads, 1-64 (auto); the streams are spread\n"
+     "over them, the concurrency limit and arrival schedule stay\n"
+     "global; auto: one per 128 streams, at most half the usable CPUs", .fn = set_threads},
+    PF_FLAGS_SECTION(""),
+    PF_FLAGS_SECTION("dataset:"),
+    {PF_FLAG_FN, "--dataset", "random|sharegpt|jsonl", "(random)", .fn = set_dataset},
+    {PF_FLAG_FN, "--dataset-name", "NAME", NULL, .fn = set_dataset}, /* bench_serving's name */
+    {PF_FLAG_STR, "--dataset-path", "FILE", "ShareGPT JSON or JSONL prompts", OFF(dataset_path)},
+    {PF_FLAG_LONG, "--random-input-len", "N", "(1024)", OFF(random_input_len), 1, 10000000},
+    {PF_FLAG_LONG, "--random-output-len", "N", "(1024)", OFF(random_output_len), 1, 10000000},
+    {PF_FLAG_FN, "--random-range-ratio", "R", "lengths uniform in [max(int(L*R),1), L] (0.0)", .fn = set_range_ratio},
+    {PF_FLAG_FN, "--random-prompt", "ids|text", "token ids where the API takes them (default), else words",
+     .fn = set_random_prompt},
+    {PF_FLAG_FN, "--token-id-range", "LO:HI", "random token ids from [LO, HI) (1000:30000)", .fn = set_token_id_range},
+    {PF_FLAG_LONG, "--sharegpt-output-len", "N", "fixed output length for ShareGPT rows",
+     OFF(sharegpt_output_len), 1, 10000000},
+    {PF_FLAG_LONG, "--default-output-len", "N", "JSONL rows without output_len (256)",
+     OFF(default_output_len), 1, 10000000},
+    PF_FLAGS_SECTION(""),
+    PF_FLAGS_SECTION("request body:"),
+    {PF_FLAG_FN, "--extra-request-body", "JSON", "merged into every body", .fn = set_extra_body},
+    {PF_FLAG_CLEAR, "--disable-ignore-eos", NULL, "do not send ignore_eos: true", OFF(ignore_eos)},
+    {PF_FLAG_DOUBLE, "--temperature", "T", "(0.0)", OFF(temperature), 0},
+    {PF_FLAG_CLEAR, "--no-stream-usage", NULL, "do not ask for stream_options.include_usage", OFF(stream_usage)},
+    {PF_FLAG_SET, "--allow-missing-done", NULL, "accept streams that end without data: [DONE]",
+     OFF(allow_missing_done)},
+    PF_FLAGS_SECTION(""),
+    PF_FLAGS_SECTION("results:"),
+    {PF_FLAG_FN, "--slo", "ttft=MS,tpot=MS,e2e=MS", "goodput: requests meeting every given SLO (vLLM)", .fn = set_slo},
+    {PF_FLAG_FN, "--min-goodput", "PCT", "check bench.goodput fails below PCT % of requests", .fn = set_min_goodput},
+    {PF_FLAG_STR, "--requests-jsonl", "FILE", "one line per finished request, appended and flushed",
+     OFF(requests_jsonl)},
+    {PF_FLAG_STR, "--sglang-jsonl", "FILE", "one bench_serving result line per level, appended", OFF(sglang_jsonl)},
+    {PF_FLAG_STR, "--tag", "TAG", "bench_serving's tag field", OFF(tag)},
+    {PF_FLAG_FN, "--metrics-interval", "S", "scrape GET /metrics every S s (sglang:*, vllm:* series)",
+     .fn = set_metrics_interval},
+    {PF_FLAG_SET, "--no-progress", NULL, "no progress line on stderr", OFF(no_progress)},
+};
+#define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
+#define HELP_COL 28
+
+void pf_bench_usage(FILE *f)
 {
-    fprintf(f,
-"usage: preflight bench --url URL [options]\n"
-"\n"
-"Benchmark a running LLM server (SGLang, vLLM, llama.cpp) over its streaming\n"
-"HTTP API, with SGLang bench_serving's metric definitions (docs/bench.md).\n"
-"\n"
-"server:\n"
-"  --url URL                 base URL, e.g. http://127.0.0.1:30000\n"
-"  --backend NAME            sglang|sglang-native (/generate), sglang-oai|vllm|lmdeploy\n"
-"                            (/v1/completions), sglang-oai-chat|vllm-chat|lmdeploy-chat\n"
-"                            (/v1/chat/completions); default sglang-oai\n"
-"  --endpoint PATH           request path; the API follows from its ending\n"
-"  --model NAME              default: the first model of GET /v1/models\n"
-"  --header K=V              extra request header (repeatable); $OPENAI_API_KEY or\n"
-"                            $API_KEY add an Authorization header as bench_serving does\n"
-"  --ready-timeout S         poll GET /v1/models up to S seconds before starting (0);\n"
-"                            with --launch: the whole wait for the server to be ready\n"
-"  --launch -- CMD ARGS...   start the server with CMD (last option), wait until it is\n"
-"                            ready (--ready-timeout, default 1800 s), stop it after\n"
-"  --launch-log FILE         the launched server's log (default: a file in /tmp)\n"
-"\n"
-"load:\n"
-"  --num-prompts N           requests per level (1000)\n"
-"  --duration S              instead: send for S seconds (dataset rows are reused)\n"
-"  --concurrency LIST        closed loop, one level per value: 1,8,64\n"
-"  --request-rate R          open loop, requests/s (inf: all at once, the default)\n"
-"  --burstiness B            gamma shape of the arrival gaps, 1 = Poisson (vLLM)\n"
-"  --max-concurrency N       cap on requests in flight in open loop\n"
-"  --warmup-requests N       before each level, not measured (1); max tokens min(len,32)\n"
-"  --seed N                  dataset and arrival randomness (42)\n"
-"  --request-timeout S       deadline per request (300)\n"
-"  --connect-timeout S       deadline per connection attempt (10)\n"
-"  --max-connect-failures N  abort a level after N requests in a row cannot connect (20)\n"
-"  --busy-poll               spin instead of sleeping while requests are in flight: uses a\n"
-"                            whole core per thread, removes the wake-up latency from stamps\n"
-"  --threads N|auto          client event-loop threads, 1-64 (auto); the streams are spread\n"
-"                            over them, the concurrency limit and arrival schedule stay\n"
-"                            global; auto: one per 128 streams, at most half the usable CPUs\n"
-"\n"
-"dataset:\n"
-"  --dataset random|sharegpt|jsonl   (random)\n"
-"  --dataset-path FILE       ShareGPT JSON or JSONL prompts\n"
-"  --random-input-len N      (1024)    --random-output-len N  (1024)\n"
-"  --random-range-ratio R    lengths uniform in [max(int(L*R),1), L] (0.0)\n"
-"  --random-prompt ids|text  token ids where the API takes them (default), else words\n"
-"  --token-id-range LO:HI    random token ids from [LO, HI) (1000:30000)\n"
-"  --sharegpt-output-len N   fixed output length for ShareGPT rows\n"
-"  --default-output-len N    JSONL rows without output_len (256)\n"
-"\n"
-"request body:\n"
-"  --extra-request-body JSON merged into every body\n"
-"  --disable-ignore-eos      do not send ignore_eos: true\n"
-"  --temperature T           (0.0)\n"
-"  --no-stream-usage         do not ask for stream_options.include_usage\n"
-"  --allow-missing-done      accept streams that end without data: [DONE]\n"
-"\n"
-"results:\n"
-"  --slo ttft=MS,tpot=MS,e2e=MS   goodput: requests meeting every given SLO (vLLM)\n"
-"  --min-goodput PCT         check bench.goodput fails below PCT %% of requests\n"
-"  --requests-jsonl FILE     one line per finished request, appended and flushed\n"
-"  --sglang-jsonl FILE       one bench_serving result line per level, appended\n"
-"  --tag TAG                 bench_serving's tag field\n"
-"  --metrics-interval S      scrape GET /metrics every S s (sglang:*, vllm:* series)\n"
-"  --no-progress             no progress line on stderr\n"
-"%s"
-"\n"
-"exit: 0 all requests succeeded (and goodput met), 1 a bench.* check failed,\n"
-"      2 usage error, 3 the run could not complete (server unreachable, all failed).\n",
-            pf_output_flags_help());
+    fputs("usage: preflight bench --url URL [options]\n"
+          "\n"
+          "Benchmark a running LLM server (SGLang, vLLM, llama.cpp) over its streaming\n"
+          "HTTP API, with SGLang bench_serving's metric definitions (docs/bench.md).\n"
+          "\n",
+          f);
+    pf_flags_help(f, FLAGS, NFLAGS, 0, HELP_COL);
+    fputs(pf_output_flags_help(), f);
+    fputs("\n"
+          "exit: 0 all requests succeeded (and goodput met), 1 a bench.* check failed,\n"
+          "      2 usage error, 3 the run could not complete (server unreachable, all failed).\n",
+          f);
 }
 
 void pf_bench_opts_init(pf_bench_opts *o)
@@ -119,224 +168,216 @@ void pf_bench_opts_free(pf_bench_opts *o)
     memset(o, 0, sizeof *o);
 }
 
-static int parse_double(const char *flag, const char *s, double lo, bool inf_ok, double *out,
-                        pf_err *err)
-{
-    if (inf_ok && (strcmp(s, "inf") == 0 || strcmp(s, "Infinity") == 0)) {
-        *out = INFINITY;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v) || v < lo)
-        return pf_err_set(err, "%s: '%s' is not a number >= %g%s", flag, s, lo,
-                          inf_ok ? " (or inf)" : "");
-    *out = v;
-    return 0;
-}
-
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out, pf_err *err)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return pf_err_set(err, "%s: '%s' is not an integer in [%ld, %ld]", flag, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
-static int parse_levels(const char *s, pf_bench_opts *o, pf_err *err)
-{
-    free(o->levels);
-    o->levels = NULL;
-    o->n_levels = 0;
-    char *copy = pf_xstrdup(s);
-    int rc = 0;
-    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        long v;
-        if (parse_long("--concurrency", t, 1, 1000000, &v, err) < 0) {
-            rc = -1;
-            break;
-        }
-        o->levels = pf_xrealloc(o->levels, (o->n_levels + 1) * sizeof *o->levels);
-        o->levels[o->n_levels++] = (size_t)v;
-    }
-    free(copy);
-    if (rc == 0 && o->n_levels == 0)
-        rc = pf_err_set(err, "--concurrency needs a list such as 1,8,64");
-    return rc;
-}
-
 static bool is(const char *a, const char *name)
 {
     return strcmp(a, name) == 0;
 }
 
-/* Flags that take a value; "--flag=value" is accepted too. */
-static const char *const VALUED[] = {
-    "--url", "--backend", "--endpoint", "--model", "--header", "--ready-timeout",
-    "--num-prompts", "--duration", "--concurrency", "--request-rate", "--burstiness",
-    "--max-concurrency", "--warmup-requests", "--seed", "--request-timeout",
-    "--connect-timeout", "--max-connect-failures", "--dataset", "--dataset-name",
-    "--dataset-path", "--random-input-len", "--random-output-len", "--random-range-ratio",
-    "--random-prompt", "--token-id-range", "--sharegpt-output-len", "--default-output-len",
-    "--extra-request-body", "--temperature", "--slo", "--min-goodput", "--requests-jsonl",
-    "--sglang-jsonl", "--tag", "--metrics-interval", "--launch-log", "--threads", NULL,
-};
-
-static int one_flag(pf_bench_opts *o, const char *a, const char *v, pf_err *err)
+static int set_header(void *opts, const char *name, const char *v, pf_err *err)
 {
-    long l;
-    double d;
-    if (is(a, "--url")) {
-        o->url = v;
-    } else if (is(a, "--backend")) {
-        o->backend = v;
-    } else if (is(a, "--endpoint")) {
-        o->endpoint = v;
-    } else if (is(a, "--model")) {
-        o->model = v;
-    } else if (is(a, "--header")) {
-        return pf_http_headers_add(&o->headers, v, err);
-    } else if (is(a, "--ready-timeout")) {
-        return parse_double(a, v, 0, false, &o->ready_timeout_s, err);
-    } else if (is(a, "--num-prompts")) {
-        if (parse_long(a, v, 1, 100000000, &l, err) < 0)
+    pf_bench_opts *o = opts;
+    (void)name;
+    return pf_http_headers_add(&o->headers, v, err);
+}
+
+static int set_duration(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    double d = 0;
+    if (pf_flags_double(name, v, 0, false, &d, err) < 0)
+        return -1;
+    if (d <= 0)
+        return pf_err_set(err, "--duration must be positive");
+    o->duration_s = d;
+    return 0;
+}
+
+/* "1,8,64": every element an integer; an empty one ("1,,2", "1,", ",1")
+ * is a typo, not a level to skip. */
+static int set_levels(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    free(o->levels);
+    o->levels = NULL;
+    o->n_levels = 0;
+    if (!*v)
+        return pf_err_set(err, "--concurrency needs a list such as 1,8,64");
+    for (const char *p = v;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0)
+            return pf_err_set(err, "--concurrency '%s' has an empty element (expected a list such as 1,8,64)",
+                              v);
+        char *t = pf_xasprintf("%.*s", (int)len, p);
+        long l;
+        int r = pf_flags_long(name, t, 1, 1000000, &l, err);
+        free(t);
+        if (r < 0)
             return -1;
-        o->num_prompts = (size_t)l;
-    } else if (is(a, "--duration")) {
-        if (parse_double(a, v, 0, false, &d, err) < 0)
-            return -1;
-        if (d <= 0)
-            return pf_err_set(err, "--duration must be positive");
-        o->duration_s = d;
-    } else if (is(a, "--concurrency")) {
-        return parse_levels(v, o, err);
-    } else if (is(a, "--request-rate")) {
-        if (parse_double(a, v, 0, true, &d, err) < 0)
-            return -1;
-        if (d <= 0)
-            return pf_err_set(err, "--request-rate must be positive (or inf)");
-        o->request_rate = d;
-    } else if (is(a, "--burstiness")) {
-        if (parse_double(a, v, 0, true, &d, err) < 0)
-            return -1;
-        if (d <= 0)
-            return pf_err_set(err, "--burstiness must be positive");
-        o->burstiness = d;
-    } else if (is(a, "--max-concurrency")) {
-        if (parse_long(a, v, 1, 1000000, &l, err) < 0)
-            return -1;
-        o->max_concurrency = (size_t)l;
-    } else if (is(a, "--threads")) {
-        if (is(v, "auto")) {
-            o->threads = 0;
-            return 0;
-        }
-        char *end;
-        errno = 0;
-        long t = strtol(v, &end, 10);
-        if (end == v || *end || errno || t < 1 || t > PF_DRIVER_MAX_THREADS)
-            return pf_err_set(err, "--threads: '%s' is not an integer in [1, %d] or auto", v,
-                              PF_DRIVER_MAX_THREADS);
-        o->threads = (size_t)t;
-    } else if (is(a, "--warmup-requests")) {
-        if (parse_long(a, v, 0, 100000, &l, err) < 0)
-            return -1;
-        o->warmup_requests = (size_t)l;
-    } else if (is(a, "--seed")) {
-        if (parse_long(a, v, 0, 0x7fffffffffffffffL, &l, err) < 0)
-            return -1;
-        o->seed = (uint64_t)l;
-    } else if (is(a, "--request-timeout")) {
-        if (parse_double(a, v, 0.001, false, &o->request_timeout_s, err) < 0)
-            return -1;
-    } else if (is(a, "--connect-timeout")) {
-        if (parse_double(a, v, 0.001, false, &o->connect_timeout_s, err) < 0)
-            return -1;
-    } else if (is(a, "--max-connect-failures")) {
-        if (parse_long(a, v, 0, 100000000, &l, err) < 0)
-            return -1;
-        o->max_connect_failures = (size_t)l;
-    } else if (is(a, "--dataset") || is(a, "--dataset-name")) {
-        if (!is(v, "random") && !is(v, "sharegpt") && !is(v, "jsonl"))
-            return pf_err_set(err, "%s: '%s' is not random, sharegpt or jsonl", a, v);
-        o->dataset = v;
-    } else if (is(a, "--dataset-path")) {
-        o->dataset_path = v;
-    } else if (is(a, "--random-input-len")) {
-        if (parse_long(a, v, 1, 10000000, &o->random_input_len, err) < 0)
-            return -1;
-    } else if (is(a, "--random-output-len")) {
-        if (parse_long(a, v, 1, 10000000, &o->random_output_len, err) < 0)
-            return -1;
-    } else if (is(a, "--random-range-ratio")) {
-        if (parse_double(a, v, 0, false, &d, err) < 0)
-            return -1;
-        if (d > 1)
-            return pf_err_set(err, "--random-range-ratio %g is outside [0, 1]", d);
-        o->random_range_ratio = d;
-    } else if (is(a, "--random-prompt")) {
-        if (!is(v, "ids") && !is(v, "text"))
-            return pf_err_set(err, "--random-prompt: '%s' is not ids or text", v);
-        o->random_ids = is(v, "ids");
-    } else if (is(a, "--token-id-range")) {
-        long lo, hi;
-        char *colon = strchr(v, ':');
-        if (!colon)
-            return pf_err_set(err, "--token-id-range: '%s' is not LO:HI", v);
-        char *lo_s = pf_xasprintf("%.*s", (int)(colon - v), v);
-        int r = parse_long(a, lo_s, 0, INT32_MAX, &lo, err);
-        free(lo_s);
-        if (r < 0 || parse_long(a, colon + 1, 1, INT32_MAX, &hi, err) < 0)
-            return -1;
-        if (hi <= lo)
-            return pf_err_set(err, "--token-id-range: empty range %ld:%ld", lo, hi);
-        o->id_lo = (int32_t)lo;
-        o->id_hi = (int32_t)hi;
-    } else if (is(a, "--sharegpt-output-len")) {
-        return parse_long(a, v, 1, 10000000, &o->sharegpt_output_len, err);
-    } else if (is(a, "--default-output-len")) {
-        return parse_long(a, v, 1, 10000000, &o->default_output_len, err);
-    } else if (is(a, "--extra-request-body")) {
-        json_error_t je;
-        json_decref(o->extra_body);
-        o->extra_body = json_loads(v, 0, &je);
-        if (!o->extra_body || !json_is_object(o->extra_body))
-            return pf_err_set(err, "--extra-request-body is not a JSON object: %s",
-                              o->extra_body ? "not an object" : je.text);
-    } else if (is(a, "--temperature")) {
-        return parse_double(a, v, 0, false, &o->temperature, err);
-    } else if (is(a, "--slo")) {
-        char msg[256];
-        if (pf_slo_parse(v, &o->slo, msg, sizeof msg) < 0)
-            return pf_err_set(err, "%s", msg);
-        o->has_slo = true;
-    } else if (is(a, "--min-goodput")) {
-        if (parse_double(a, v, 0, false, &d, err) < 0)
-            return -1;
-        if (d > 100)
-            return pf_err_set(err, "--min-goodput is a percentage (0-100), got %s", v);
-        o->min_goodput = d;
-    } else if (is(a, "--requests-jsonl")) {
-        o->requests_jsonl = v;
-    } else if (is(a, "--sglang-jsonl")) {
-        o->sglang_jsonl = v;
-    } else if (is(a, "--tag")) {
-        o->tag = v;
-    } else if (is(a, "--launch-log")) {
-        o->launch_log = v;
-    } else if (is(a, "--metrics-interval")) {
-        if (parse_double(a, v, 0, false, &d, err) < 0)
-            return -1;
-        if (d < 0.05)
-            return pf_err_set(err, "--metrics-interval must be at least 0.05 s");
-        o->metrics_interval_s = d;
-    } else {
-        return pf_err_set(err, "unknown option %s (see preflight bench --help)", a);
+        o->levels = pf_xrealloc(o->levels, (o->n_levels + 1) * sizeof *o->levels);
+        o->levels[o->n_levels++] = (size_t)l;
+        if (!comma)
+            break;
+        p = comma + 1;
     }
+    return 0;
+}
+
+/* The slowest rate accepted: one request a day.  Arrival gaps have mean
+ * 1/rate, so at 1e-300 requests/s the first request would be due in 1e300 s:
+ * the run would send nothing, ever, and only --duration would end it. */
+#define MIN_REQUEST_RATE (1.0 / 86400.0)
+
+static int set_request_rate(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    double d = 0;
+    if (pf_flags_double(name, v, 0, true, &d, err) < 0)
+        return -1;
+    if (d <= 0)
+        return pf_err_set(err, "--request-rate must be positive (or inf)");
+    if (d < MIN_REQUEST_RATE)
+        return pf_err_set(err, "--request-rate %s is below one request per day: the first request "
+                          "would be due in about %.3g s, so nothing would ever be sent", v, 1.0 / d);
+    o->request_rate = d;
+    return 0;
+}
+
+static int set_burstiness(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    double d = 0;
+    if (pf_flags_double(name, v, 0, true, &d, err) < 0)
+        return -1;
+    if (d <= 0)
+        return pf_err_set(err, "--burstiness must be positive");
+    o->burstiness = d;
+    return 0;
+}
+
+static int set_threads(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    (void)name;
+    if (is(v, "auto")) {
+        o->threads = 0;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long t = strtol(v, &end, 10);
+    if (end == v || *end || errno || t < 1 || t > PF_DRIVER_MAX_THREADS)
+        return pf_err_set(err, "--threads: '%s' is not an integer in [1, %d] or auto", v,
+                          PF_DRIVER_MAX_THREADS);
+    o->threads = (size_t)t;
+    return 0;
+}
+
+static int set_seed(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    long l = 0;
+    if (pf_flags_long(name, v, 0, 0x7fffffffffffffffL, &l, err) < 0)
+        return -1;
+    o->seed = (uint64_t)l;
+    return 0;
+}
+
+static int set_dataset(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    if (!is(v, "random") && !is(v, "sharegpt") && !is(v, "jsonl"))
+        return pf_err_set(err, "%s: '%s' is not random, sharegpt or jsonl", name, v);
+    o->dataset = v;
+    return 0;
+}
+
+static int set_range_ratio(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    double d = 0;
+    if (pf_flags_double(name, v, 0, false, &d, err) < 0)
+        return -1;
+    if (d > 1)
+        return pf_err_set(err, "--random-range-ratio %g is outside [0, 1]", d);
+    o->random_range_ratio = d;
+    return 0;
+}
+
+static int set_random_prompt(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    (void)name;
+    if (!is(v, "ids") && !is(v, "text"))
+        return pf_err_set(err, "--random-prompt: '%s' is not ids or text", v);
+    o->random_ids = is(v, "ids");
+    return 0;
+}
+
+static int set_token_id_range(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    long lo, hi;
+    const char *colon = strchr(v, ':');
+    if (!colon)
+        return pf_err_set(err, "--token-id-range: '%s' is not LO:HI", v);
+    char *lo_s = pf_xasprintf("%.*s", (int)(colon - v), v);
+    int r = pf_flags_long(name, lo_s, 0, INT32_MAX, &lo, err);
+    free(lo_s);
+    if (r < 0 || pf_flags_long(name, colon + 1, 1, INT32_MAX, &hi, err) < 0)
+        return -1;
+    if (hi <= lo)
+        return pf_err_set(err, "--token-id-range: empty range %ld:%ld", lo, hi);
+    o->id_lo = (int32_t)lo;
+    o->id_hi = (int32_t)hi;
+    return 0;
+}
+
+static int set_extra_body(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    (void)name;
+    json_error_t je;
+    json_decref(o->extra_body);
+    o->extra_body = json_loads(v, 0, &je);
+    if (!o->extra_body || !json_is_object(o->extra_body))
+        return pf_err_set(err, "--extra-request-body is not a JSON object: %s",
+                          o->extra_body ? "not an object" : je.text);
+    return 0;
+}
+
+static int set_slo(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    (void)name;
+    char msg[256];
+    if (pf_slo_parse(v, &o->slo, msg, sizeof msg) < 0)
+        return pf_err_set(err, "%s", msg);
+    o->has_slo = true;
+    return 0;
+}
+
+static int set_min_goodput(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    double d = 0;
+    if (pf_flags_double(name, v, 0, false, &d, err) < 0)
+        return -1;
+    if (d > 100)
+        return pf_err_set(err, "--min-goodput is a percentage (0-100), got %s", v);
+    o->min_goodput = d;
+    return 0;
+}
+
+static int set_metrics_interval(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    double d = 0;
+    if (pf_flags_double(name, v, 0, false, &d, err) < 0)
+        return -1;
+    if (d < 0.05)
+        return pf_err_set(err, "--metrics-interval must be at least 0.05 s");
+    o->metrics_interval_s = d;
     return 0;
 }
 
@@ -382,7 +423,8 @@ static int finish_opts(pf_bench_opts *o, pf_err *err)
         return pf_err_set(err, "--burstiness applies to a finite --request-rate only");
     if (o->launch_argv && o->launch_argc == 0)
         return pf_err_set(err, "--launch needs -- CMD ARGS...");
-    return 0;
+    /* The Authorization header every request sends (bench/http.h). */
+    return pf_http_headers_add_auth(&o->headers, o->api_key_env, err);
 }
 
 int pf_bench_parse(int argc, char **argv, pf_bench_opts *o, pf_err *err)
@@ -403,49 +445,12 @@ int pf_bench_parse(int argc, char **argv, pf_bench_opts *o, pf_err *err)
             o->launch_argc = argc - i - 2;
             break; /* everything after -- belongs to the server command */
         }
-        if (is(a, "--disable-ignore-eos")) {
-            o->ignore_eos = false;
-            continue;
-        }
-        if (is(a, "--no-stream-usage")) {
-            o->stream_usage = false;
-            continue;
-        }
-        if (is(a, "--busy-poll")) {
-            o->busy_poll = true;
-            continue;
-        }
-        if (is(a, "--allow-missing-done")) {
-            o->allow_missing_done = true;
-            continue;
-        }
-        if (is(a, "--no-progress")) {
-            o->no_progress = true;
-            continue;
-        }
-        /* valued flag, as "--flag value" or "--flag=value" */
-        const char *eq = strchr(a, '=');
-        char name[64];
-        const char *val = NULL;
-        if (eq && pf_str_startswith(a, "--") && (size_t)(eq - a) < sizeof name) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-            val = eq + 1;
-        } else {
-            pf_strlcpy(name, a, sizeof name);
-        }
-        bool known = false;
-        for (const char *const *k = VALUED; *k; k++)
-            if (is(name, *k))
-                known = true;
-        if (!known)
-            return pf_err_set(err, "unknown option %s (see preflight bench --help)", a);
-        if (!val) {
-            if (i + 1 >= argc)
-                return pf_err_set(err, "%s needs a value", a);
-            val = argv[++i];
-        }
-        if (one_flag(o, name, val, err) < 0)
+        /* "--flag value" or "--flag=value" */
+        r = pf_flags_take(FLAGS, NFLAGS, 0, PF_FLAGS_EQ, o, argc, argv, &i, err);
+        if (r < 0)
             return -1;
+        if (r == 0)
+            return pf_err_set(err, "unknown option %s (see preflight bench --help)", a);
     }
     return finish_opts(o, err);
 }
@@ -457,7 +462,7 @@ int pf_bench_main(int argc, char **argv)
     pf_err err = {{0}};
     int r = pf_bench_parse(argc, argv, &o, &err);
     if (r == 1) {
-        usage(stdout);
+        pf_bench_usage(stdout);
         pf_bench_opts_free(&o);
         return PF_EXIT_OK;
     }
@@ -473,7 +478,15 @@ int pf_bench_main(int argc, char **argv)
         pf_bench_opts_free(&o);
         return PF_EXIT_USAGE;
     }
-    pf_run *run = pf_run_new(argc, argv);
+    /* The record keeps the command line, with secrets (a --header
+     * Authorization value, the server's --api-key) replaced. */
+    char **shown = pf_xcalloc((size_t)argc + 1, sizeof *shown);
+    for (int i = 0; i < argc; i++)
+        shown[i] = pf_http_redact_arg(i ? argv[i - 1] : NULL, argv[i]);
+    pf_run *run = pf_run_new(argc, shown);
+    for (int i = 0; i < argc; i++)
+        free(shown[i]);
+    free(shown);
     pf_bench_execute(&o, &in, run);
     int rc = pf_output_finish(run, &o.out);
     pf_run_free(run);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bench/dataset.h"
 #include "bench/http.h"
@@ -50,7 +51,8 @@ typedef struct pf_bench_opts {
     double min_goodput;             /* percent; < 0 when not given */
     const char *requests_jsonl, *sglang_jsonl, *tag;
     double metrics_interval_s;      /* 0: no scraping */
-    pf_http_headers headers;
+    pf_http_headers headers;        /* --header lines + Authorization (secret: never shown) */
+    const char *api_key_env;        /* --api-key-env NAME; NULL: bench_serving's variables */
     json_t *extra_body;
     bool ignore_eos;
     double temperature;
@@ -77,6 +79,8 @@ typedef struct pf_bench_inputs {
 
 void pf_bench_opts_init(pf_bench_opts *o);
 void pf_bench_opts_free(pf_bench_opts *o);
+/* The --help text, from the same flag table the parser uses. */
+void pf_bench_usage(FILE *f);
 /* 0 ok, 1 --help was asked for, -1 usage error (err says which flag). */
 int pf_bench_parse(int argc, char **argv, pf_bench_opts *o, pf_err *err);
 int pf_bench_prepare(const pf_bench_opts *o, pf_bench_inputs *in, pf_err *err);

@@ -174,7 +174,7 @@ int pf_bench_launch_start(runctx *c, pf_check *srv)
     ro.warmup_api = o->api == PF_API_CHAT ? PF_LAUNCH_API_CHAT
                     : o->api == PF_API_COMPLETIONS ? PF_LAUNCH_API_COMPLETIONS
                                                    : PF_LAUNCH_API_NONE;
-    ro.api_key = getenv("OPENAI_API_KEY");
+    ro.headers = &o->headers.lines; /* --header lines and the Authorization one */
     ro.progress = o->progress ? 0 : -1;
     pf_ready_result rr;
     if (pf_launch_wait_ready(c->launch, &ro, &rr, &err) < 0) {

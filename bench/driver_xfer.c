@@ -85,6 +85,34 @@ static void xfer_put(pf_driver *d, xfer *x)
     }
     d->idle[d->nidle++] = x;
 }
+/* CURLOPT_DEBUGFUNCTION for PF_BENCH_CURL_VERBOSE: curl's own trace format
+ * ("* " info, "> " sent headers, "< " received headers; bodies left out),
+ * except that a secret header's value is never printed. */
+static int trace_redacted(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
+{
+    (void)e, (void)ud;
+    const char *mark = type == CURLINFO_TEXT ? "* " : type == CURLINFO_HEADER_IN ? "< "
+                       : type == CURLINFO_HEADER_OUT ? "> " : NULL;
+    if (!mark)
+        return 0;
+    for (size_t i = 0; i < size;) {
+        size_t j = i;
+        while (j < size && data[j] != '\n')
+            j++;
+        size_t len = j - i;
+        while (len && data[i + len - 1] == '\r')
+            len--;
+        char *line = pf_xasprintf("%.*s", (int)len, data + i);
+        char *shown = type == CURLINFO_HEADER_OUT ? pf_http_header_redact(line) : pf_xstrdup(line);
+        if (len)
+            fprintf(stderr, "%s%s\n", mark, shown);
+        free(shown);
+        free(line);
+        i = j + 1;
+    }
+    return 0;
+}
+
 
 int pf_drv_start_one(pf_driver *d, size_t index, pf_err *err)
 {
@@ -116,7 +144,10 @@ int pf_drv_start_one(pf_driver *d, size_t index, pf_err *err)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* PF_BENCH_CURL_VERBOSE=1: curl's own trace on stderr, for diagnosing a
      * server's connection handling */
-    curl_easy_setopt(e, CURLOPT_VERBOSE, getenv("PF_BENCH_CURL_VERBOSE") ? 1L : 0L);
+    bool trace = getenv("PF_BENCH_CURL_VERBOSE") != NULL;
+    curl_easy_setopt(e, CURLOPT_VERBOSE, trace ? 1L : 0L);
+    if (trace) /* curl's trace, with the Authorization value replaced */
+        curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, trace_redacted);
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void pf_http_headers_init(pf_http_headers *h)
 {
@@ -24,16 +25,104 @@ int pf_http_headers_add(pf_http_headers *h, const char *kv, pf_err *err)
     return 0;
 }
 
-void pf_http_headers_add_auth_from_env(pf_http_headers *h)
+bool pf_http_header_is_secret(const char *name, size_t len)
 {
-    const char *k = getenv("OPENAI_API_KEY");
-    if (k && *k) {
-        pf_strv_push_owned(&h->lines, pf_xasprintf("Authorization: Bearer %s", k));
-        return;
+    static const char *const secret[] = {"authorization", "proxy-authorization", "x-api-key",
+                                         "api-key", "cookie"};
+    while (len && name[len - 1] == ' ')
+        len--;
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        if (strlen(secret[i]) == len && strncasecmp(name, secret[i], len) == 0)
+            return true;
+    return false;
+}
+
+char *pf_http_header_redact(const char *line)
+{
+    const char *sep = strpbrk(line, "=:");
+    if (!sep || !pf_http_header_is_secret(line, (size_t)(sep - line)))
+        return pf_xstrdup(line);
+    return pf_xasprintf("%.*s%c <redacted>", (int)(sep - line), line, *sep);
+}
+
+/* A flag name ("--api-key", "--hf_token") that announces a secret value. */
+static bool secret_flag(const char *a, size_t len)
+{
+    static const char *const words[] = {"key", "token", "secret", "password", "passwd", "auth"};
+    if (len < 3 || a[0] != '-')
+        return false;
+    char low[64];
+    if (len >= sizeof low)
+        len = sizeof low - 1;
+    for (size_t i = 0; i < len; i++)
+        low[i] = (char)(a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i]);
+    low[len] = '\0';
+    /* "--api-key-env NAME" names a variable; the name is no secret */
+    if (pf_str_endswith(low, "-env") || pf_str_endswith(low, "_env"))
+        return false;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(low, words[i]))
+            return true;
+    return false;
+}
+
+char *pf_http_redact_arg(const char *prev, const char *arg)
+{
+    if (prev && strcmp(prev, "--header") == 0)
+        return pf_http_header_redact(arg);
+    if (pf_str_startswith(arg, "--header=")) {
+        char *h = pf_http_header_redact(arg + 9);
+        char *r = pf_xasprintf("--header=%s", h);
+        free(h);
+        return r;
     }
-    k = getenv("API_KEY");
-    if (k && *k)
+    if (prev && prev[0] == '-' && !strchr(prev, '=') && secret_flag(prev, strlen(prev)) && arg[0] != '-')
+        return pf_xstrdup("<redacted>");
+    const char *eq = arg[0] == '-' ? strchr(arg, '=') : NULL;
+    if (eq && secret_flag(arg, (size_t)(eq - arg)))
+        return pf_xasprintf("%.*s=<redacted>", (int)(eq - arg), arg);
+    return pf_xstrdup(arg);
+}
+
+bool pf_http_headers_has_auth(const pf_http_headers *h)
+{
+    for (size_t i = 0; i < h->lines.n; i++)
+        if (strncasecmp(h->lines.v[i], "Authorization:", 14) == 0)
+            return true;
+    return false;
+}
+
+int pf_http_headers_add_auth(pf_http_headers *h, const char *env_name, pf_err *err)
+{
+    if (pf_http_headers_has_auth(h))
+        return 0;
+    const char *k;
+    if (env_name) {
+        k = getenv(env_name);
+        if (!k || !*k)
+            return pf_err_set(err, "--api-key-env %s: that environment variable is %s", env_name,
+                              k ? "empty" : "not set");
+        if (strchr(k, '\r') || strchr(k, '\n'))
+            return pf_err_set(err, "--api-key-env %s: the key contains a line break", env_name);
+        pf_strv_push_owned(&h->lines, pf_xasprintf("Authorization: Bearer %s", k));
+        return 0;
+    }
+    /* bench_serving: OPENAI_API_KEY as a bearer token, else API_KEY verbatim */
+    const char *name = "OPENAI_API_KEY";
+    k = getenv(name);
+    if (!k || !*k) {
+        name = "API_KEY";
+        k = getenv(name);
+    }
+    if (!k || !*k)
+        return 0;
+    if (strchr(k, '\r') || strchr(k, '\n'))
+        return pf_err_set(err, "$%s contains a line break", name);
+    if (strcmp(name, "OPENAI_API_KEY") == 0)
+        pf_strv_push_owned(&h->lines, pf_xasprintf("Authorization: Bearer %s", k));
+    else
         pf_strv_push_owned(&h->lines, pf_xasprintf("Authorization: %s", k));
+    return 0;
 }
 
 void pf_http_headers_free(pf_http_headers *h)
@@ -49,11 +138,6 @@ void *pf_http_slist(const pf_http_headers *h, const char *const *extra)
     for (size_t i = 0; h && i < h->lines.n; i++)
         sl = curl_slist_append(sl, h->lines.v[i]);
     return sl;
-}
-
-void pf_http_slist_free(void *slist)
-{
-    curl_slist_free_all(slist);
 }
 
 typedef struct sink {
@@ -141,5 +225,19 @@ int pf_url_check(const char *url, pf_err *err)
         return pf_err_set(err, "--url '%s' has no host", url);
     if (strchr(url, ' '))
         return pf_err_set(err, "--url '%s' contains a space", url);
+    /* Then curl's own parser, so a URL it would refuse ("http://[::1",
+     * a port of 99999) is a usage error now, not "server unreachable"
+     * after the first request. */
+    CURLU *u = curl_url();
+    if (!u)
+        return pf_err_set(err, "--url '%s': out of memory parsing it", url);
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    char *host = NULL;
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK)
+        return pf_err_set(err, "--url '%s' is not a valid URL (%s)", url, curl_url_strerror(rc));
     return 0;
 }

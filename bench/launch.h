@@ -110,7 +110,8 @@ typedef struct pf_ready_opts {
     pf_launch_api warmup_api;    /* default chat */
     int warmup_max_tokens;       /* 0: 8 */
     double warmup_timeout_s;     /* 0: 600 (a first request may compile kernels) */
-    const char *api_key;         /* "Authorization: Bearer KEY"; NULL: none */
+    const pf_strv *headers;      /* "K: V" lines every probe and the warm-up send (the
+                                  * Authorization one among them; never shown); NULL: none */
     bool require_ready_line;     /* also wait for the server's own ready line (SGLang's) */
     int progress;                /* -1 never, 0 when stderr is a TTY, 1 always */
     pf_launch_progress_fn progress_fn; /* replaces the built-in progress line */
@@ -192,8 +193,6 @@ void pf_launch_free(pf_launch *l); /* stops first (grace 2 s) if still running *
 
 int pf_launch_pid(const pf_launch *l);        /* also the process group id */
 const char *pf_launch_log_path(const pf_launch *l);
-double pf_launch_elapsed(const pf_launch *l); /* seconds since start */
-const pf_logwatch *pf_launch_log(const pf_launch *l);
 /* The last lines of the server log, oldest first (see pf_logwatch_tail);
  * reads what the server wrote since the last call first. */
 size_t pf_launch_tail(pf_launch *l, const char **lines, size_t max);

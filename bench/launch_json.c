@@ -1,7 +1,10 @@
 /* launch_json.c -- the launch facts for the run record (see launch.h). */
 #include "bench/launch_int.h"
 
+#include "bench/http.h"
+
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *hit_json(const pf_logwatch_hit *h)
@@ -49,8 +52,12 @@ json_t *pf_launch_to_json(const pf_launch *l)
 {
     json_t *j = json_object();
     json_t *cmd = json_array();
-    for (int i = 0; i < l->argc; i++)
-        json_array_append_new(cmd, json_string(l->argv[i]));
+    for (int i = 0; i < l->argc; i++) {
+        /* the server's own --api-key and the like stay out of the record */
+        char *a = pf_http_redact_arg(i ? l->argv[i - 1] : NULL, l->argv[i]);
+        json_array_append_new(cmd, json_string(a));
+        free(a);
+    }
     json_object_set_new(j, "command", cmd);
     json_object_set_new(j, "log_path", json_string(l->log_path));
     json_object_set_new(j, "pid", json_integer(l->pid));

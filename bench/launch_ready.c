@@ -145,9 +145,8 @@ static void http(waiter *w, const char *path, const char *post, double timeout, 
     struct curl_slist *hdr = NULL;
     if (post)
         hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    char *auth = w->o.api_key ? pf_xasprintf("Authorization: Bearer %s", w->o.api_key) : NULL;
-    if (auth)
-        hdr = curl_slist_append(hdr, auth);
+    for (size_t i = 0; w->o.headers && i < w->o.headers->n; i++)
+        hdr = curl_slist_append(hdr, w->o.headers->v[i]);
     CURL *c = w->curl;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -178,7 +177,6 @@ static void http(waiter *w, const char *path, const char *post, double timeout, 
         snprintf(w->r->last_probe, sizeof w->r->last_probe, "%s %s -> %s", post ? "POST" : "GET", path,
                  h->error);
     curl_slist_free_all(hdr);
-    free(auth);
     free(url);
 }
 

@@ -58,11 +58,6 @@ double pf_rng_double(pf_rng *r)
     return (double)(pf_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-double pf_rng_exponential(pf_rng *r, double mean)
-{
-    return -mean * log1p(-pf_rng_double(r));
-}
-
 static double normal(pf_rng *r)
 {
     /* Box-Muller; one value per call is enough here */

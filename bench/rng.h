@@ -21,8 +21,6 @@ uint64_t pf_rng_next(pf_rng *r);
 int64_t pf_rng_range(pf_rng *r, int64_t lo, int64_t hi);
 /* Uniform double in [0, 1). */
 double pf_rng_double(pf_rng *r);
-/* Exponential with the given mean. */
-double pf_rng_exponential(pf_rng *r, double mean);
 /* Gamma(shape, scale), Marsaglia & Tsang; shape > 0. */
 double pf_rng_gamma(pf_rng *r, double shape, double scale);
 

@@ -6,39 +6,47 @@
  */
 #include "probes/check_cli.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/flags.h"
 #include "reports/output.h"
 #include "probes/probe_flags.h"
 #include "probes/registry.h"
 
+/* check's own flags; the node-probe flags come from probe_flags.c's table.
+ * Both tables feed the parser below and --help. */
+typedef struct check_opts {
+    const char *only;
+    bool list;
+} check_opts;
+
+static const pf_flag FLAGS[] = {
+    {PF_FLAG_STR, "--only", "ID[,ID...]",
+     "run only checks whose id starts with one of these (e.g. gpu.,net.)",
+     .off = offsetof(check_opts, only)},
+    {PF_FLAG_SET, "--list", NULL, "list the checks and exit", .off = offsetof(check_opts, list)},
+};
+#define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: preflight check [options]\n"
-            "\n"
-            "Run every node check on this machine and print what will break at launch.\n"
-            "\n"
-            "  --arch X.Y            evaluate for compute capability X.Y instead of the local GPUs\n"
-            "                        (works without a GPU, e.g. in CI: --arch 11.0 for Thor, 12.1 for GB10)\n"
-            "  --venv DIR            the Python environment the server runs in (default: $VIRTUAL_ENV,\n"
-            "                        else the first python3 on PATH)\n"
-            "  --scan PATH           also scan PATH (file or directory) for CUDA kernels; repeatable\n"
-            "  --model DIR           local Hugging Face model directory (weights size for mem.headroom)\n"
-            "  --pp N                pipeline-parallel size (each node holds 1/N of the weights)\n"
-            "  --mem-fraction-static F  the server's planned static memory fraction (default 0.85)\n"
-            "  --only ID[,ID...]     run only checks whose id starts with one of these (e.g. gpu.,net.)\n"
-            "  --timeout S           deadline for each external tool a check runs (default 10)\n"
-            "  --list                list the checks and exit\n"
-            "%s"
-            "  -h, --help            this text\n"
-            "\n"
-            "Exit codes: 0 no failures, 1 a check failed (or warned with --strict),\n"
-            "2 usage or configuration error, 3 the run could not complete (a check errored).\n",
-            pf_output_flags_help());
+    fputs("usage: preflight check [options]\n"
+          "\n"
+          "Run every node check on this machine and print what will break at launch.\n"
+          "\n",
+          f);
+    pf_probe_flags_help(f, PF_PF_ALL);
+    pf_flags_help(f, FLAGS, NFLAGS, 0, PF_PROBE_HELP_COL);
+    fputs(pf_output_flags_help(), f);
+    fputs("  -h, --help            this text\n"
+          "\n"
+          "Exit codes: 0 no failures, 1 a check failed (or warned with --strict),\n"
+          "2 usage or configuration error, 3 the run could not complete (a check errored).\n",
+          f);
 }
 
 static bool selected(const char *id, const char *only)
@@ -59,8 +67,7 @@ int pf_check_main(int argc, char **argv)
     pf_output_opts oo;
     pf_probe_opts_init(&po);
     pf_output_opts_init(&oo);
-    const char *only = NULL;
-    bool list = false;
+    check_opts co = {0};
     int rc = PF_EXIT_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -74,19 +81,20 @@ int pf_check_main(int argc, char **argv)
             usage(stdout);
             rc = PF_EXIT_OK;
             goto out;
-        } else if (strcmp(a, "--list") == 0) {
-            list = true;
-        } else if (strcmp(a, "--only") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "preflight check: --only needs a value (see --help)\n");
-                goto out;
-            }
-            only = argv[++i];
-        } else {
+        }
+        pf_err err = {{0}};
+        r = pf_flags_take(FLAGS, NFLAGS, 0, 0, &co, argc, argv, &i, &err);
+        if (r < 0) {
+            fprintf(stderr, "preflight check: %s (see --help)\n", err.msg);
+            goto out;
+        }
+        if (r == 0) {
             fprintf(stderr, "preflight check: unknown option '%s' (see --help)\n", a);
             goto out;
         }
     }
+    const char *only = co.only;
+    bool list = co.list;
 
     size_t nprobes;
     const pf_probe_def *probes = pf_probe_registry(&nprobes);

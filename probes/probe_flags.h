@@ -9,6 +9,8 @@
 #ifndef PF_PROBE_FLAGS_H
 #define PF_PROBE_FLAGS_H
 
+#include <stdio.h>
+
 #include "reports/output.h"
 #include "core/util.h"
 #include "probes/context.h"
@@ -29,6 +31,11 @@ enum {
  * missing or invalid value (the caller prints it and exits 2). */
 int pf_probe_parse_flag(pf_probe_opts *o, unsigned accept, int argc, char **argv, int *i,
                         pf_err *err);
+
+/* The --help lines of the flags in `accept`, from the table the parser
+ * uses; a command's own flags follow in the same columns. */
+#define PF_PROBE_HELP_COL 24
+void pf_probe_flags_help(FILE *f, unsigned accept);
 
 /* What a subcommand's loop calls first: the shared output flags, then the
  * probe flags in `accept`.  1: consumed; 0: not one of them; -1: a usage

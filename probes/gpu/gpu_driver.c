@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strbuf.h"
+
 /* CUresult values from cuda.h 13.0 that have a specific remedy. */
 enum {
     CU_NO_DEVICE = 100,
@@ -100,14 +102,13 @@ void pf_gpu_driver_evaluate(const pf_cuda_facts *f, pf_check *c)
         return;
     }
 
-    char list[1024] = "";
+    pf_strbuf devs;
+    pf_strbuf_init(&devs, 0);
     bool legacy_thor = false;
     for (int i = 0; i < f->device_count; i++) {
         const pf_cuda_device *d = &f->dev[i];
-        char one[400];
-        snprintf(one, sizeof one, "%s%s (%d.%d, %.1f GiB%s)", i ? "; " : "", d->name, d->cc_major,
-                 d->cc_minor, gib(d->total_bytes), d->integrated == 1 ? ", unified memory" : "");
-        strncat(list, one, sizeof list - strlen(list) - 1);
+        pf_strbuf_itemf(&devs, "; ", "%s (%d.%d, %.1f GiB%s)", d->name, d->cc_major, d->cc_minor,
+                        gib(d->total_bytes), d->integrated == 1 ? ", unified memory" : "");
         if (d->cc_major == 10 && d->cc_minor == 1)
             legacy_thor = true;
     }
@@ -118,15 +119,17 @@ void pf_gpu_driver_evaluate(const pf_cuda_facts *f, pf_check *c)
         pf_check_set(c, PF_WARN,
                      "driver %s, %d GPU%s: %s -- compute capability 10.1 is Jetson Thor under the "
                      "pre-CUDA-13 numbering (sm_101); CUDA 13 calls the same GPU 11.0 (sm_110)",
-                     ver, f->device_count, f->device_count == 1 ? "" : "s", list);
+                     ver, f->device_count, f->device_count == 1 ? "" : "s", pf_strbuf_str(&devs));
         pf_check_remedy(c, "Either upgrade the Thor to JetPack 7 / L4T r38+ with CUDA 13 (it then reports "
                            "CC 11.0 and runs sm_110 wheels), or use CUDA 12.8/12.9 builds that contain "
                            "sm_101 on every package of the serving stack. Do not mix the two numberings "
                            "across nodes.");
+        pf_strbuf_free(&devs);
         return;
     }
     pf_check_set(c, PF_PASS, "driver %s, %d GPU%s: %s", ver, f->device_count,
-                 f->device_count == 1 ? "" : "s", list);
+                 f->device_count == 1 ? "" : "s", pf_strbuf_str(&devs));
+    pf_strbuf_free(&devs);
 }
 
 int pf_gpu_kernel_module_version(const char *proc_text, char *buf, size_t len)

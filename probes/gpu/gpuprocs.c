@@ -1,6 +1,8 @@
 /* gpuprocs.c -- other processes on the GPU: NVML, else a /proc scan (see gpuprocs.h). */
 #include "probes/gpu/gpuprocs.h"
 
+#include "core/dl.h"
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -55,21 +57,31 @@ int pf_gpuprocs_nvml(const char *lib_path, const char *pci_bus_id, int ordinal, 
 {
     memset(out, 0, sizeof *out);
     const char *lib = lib_path ? lib_path : "libnvidia-ml.so.1";
-    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return pf_err_set(err, "NVML not available: %s", dlerror());
-    nvml_init_fn init = (nvml_init_fn)dlsym(h, "nvmlInit_v2");
-    nvml_shutdown_fn shutdown = (nvml_shutdown_fn)dlsym(h, "nvmlShutdown");
-    nvml_errstr_fn errstr = (nvml_errstr_fn)dlsym(h, "nvmlErrorString");
-    nvml_by_pci_fn by_pci = (nvml_by_pci_fn)dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2");
-    nvml_by_index_fn by_index = (nvml_by_index_fn)dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
-    nvml_procs_fn procs = (nvml_procs_fn)dlsym(h, "nvmlDeviceGetComputeRunningProcesses_v3");
-    if (!procs)
-        procs = (nvml_procs_fn)dlsym(h, "nvmlDeviceGetComputeRunningProcesses_v2");
-    if (!init || !shutdown || !by_index || !procs) {
+    void *h = pf_dl_open(&lib, 1, 0, NULL, 0, err);
+    if (!h) {
+        char why[sizeof err->msg];
+        pf_strlcpy(why, err ? err->msg : "", sizeof why);
+        return pf_err_set(err, "NVML not available: %s", why);
+    }
+    nvml_init_fn init;
+    nvml_shutdown_fn shutdown;
+    nvml_errstr_fn errstr;
+    nvml_by_pci_fn by_pci;
+    nvml_by_index_fn by_index;
+    nvml_procs_fn procs;
+    const pf_dl_sym syms[] = {
+        PF_DL_REQ("nvmlInit_v2", &init),
+        PF_DL_REQ("nvmlShutdown", &shutdown),
+        PF_DL_OPT("nvmlErrorString", &errstr),
+        PF_DL_OPT("nvmlDeviceGetHandleByPciBusId_v2", &by_pci),
+        PF_DL_REQ("nvmlDeviceGetHandleByIndex_v2", &by_index),
+        /* _v3 since driver 510; older drivers only have _v2 (same layout
+         * up to the fields we read). */
+        PF_DL_ALT("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2", &procs),
+    };
+    if (pf_dl_bind(h, lib, syms, sizeof syms / sizeof syms[0], err) != 0) {
         dlclose(h);
-        return pf_err_set(err, "NVML library %s lacks nvmlInit_v2/nvmlDeviceGetHandleByIndex_v2/"
-                          "nvmlDeviceGetComputeRunningProcesses_v3", lib);
+        return -1;
     }
     int rc = init();
     if (rc != NVML_SUCCESS) {

@@ -216,10 +216,8 @@ void pf_elf_advise_sequential(const pf_elf *e)
         (void)madvise((void *)e->data, e->size, MADV_SEQUENTIAL);
 }
 bool pf_elf_is_elf(const pf_elf *e) { return e->is_elf; }
-uint16_t pf_elf_type(const pf_elf *e) { return e->type; }
 uint16_t pf_elf_machine(const pf_elf *e) { return e->machine; }
 uint32_t pf_elf_flags(const pf_elf *e) { return e->flags; }
-uint8_t pf_elf_osabi(const pf_elf *e) { return e->osabi; }
 uint8_t pf_elf_abiversion(const pf_elf *e) { return e->abiversion; }
 size_t pf_elf_section_count(const pf_elf *e) { return e->nsecs; }
 const pf_elf_section *pf_elf_section_at(const pf_elf *e, size_t i) { return i < e->nsecs ? &e->secs[i] : NULL; }

@@ -53,10 +53,8 @@ const uint8_t *pf_elf_bytes(const pf_elf *e, size_t *size);
 void pf_elf_advise_sequential(const pf_elf *e);
 
 bool pf_elf_is_elf(const pf_elf *e);      /* 64-bit little-endian ELF with a valid header */
-uint16_t pf_elf_type(const pf_elf *e);    /* e_type: 1 REL, 2 EXEC, 3 DYN */
 uint16_t pf_elf_machine(const pf_elf *e); /* e_machine: 62 x86-64, 183 aarch64, 190 CUDA */
 uint32_t pf_elf_flags(const pf_elf *e);   /* e_flags */
-uint8_t pf_elf_osabi(const pf_elf *e);
 uint8_t pf_elf_abiversion(const pf_elf *e);
 
 size_t pf_elf_section_count(const pf_elf *e);

@@ -385,10 +385,8 @@ void pf_fatbin_free(pf_fatbin *fb)
     free(fb);
 }
 
-const char *pf_fatbin_path(const pf_fatbin *fb) { return fb->path; }
 pf_fatbin_file_kind pf_fatbin_kind(const pf_fatbin *fb) { return fb->kind; }
 uint64_t pf_fatbin_file_size(const pf_fatbin *fb) { return fb->file_size; }
-uint64_t pf_fatbin_bytes_searched(const pf_fatbin *fb) { return fb->searched; }
 const char *pf_fatbin_cubin_toolkit(const pf_fatbin *fb) { return fb->toolkit; }
 const char *pf_fatbin_describe_other(const pf_fatbin *fb) { return fb->other; }
 size_t pf_fatbin_container_count(const pf_fatbin *fb) { return fb->ncont; }

@@ -97,11 +97,8 @@ pf_fatbin *pf_fatbin_scan_file(const char *path, pf_err *err);
 pf_fatbin *pf_fatbin_scan_memory(const void *data, size_t size, const char *label, pf_err *err);
 void pf_fatbin_free(pf_fatbin *fb);
 
-const char *pf_fatbin_path(const pf_fatbin *fb);
 pf_fatbin_file_kind pf_fatbin_kind(const pf_fatbin *fb);
 uint64_t pf_fatbin_file_size(const pf_fatbin *fb);
-/* Bytes actually searched for the magic (sections minus skipped containers). */
-uint64_t pf_fatbin_bytes_searched(const pf_fatbin *fb);
 /* "neither an ELF file nor a CUDA fatbin (starts with 23 21 2f 62)". */
 const char *pf_fatbin_describe_other(const pf_fatbin *fb);
 /* For a bare cubin: "Cuda compilation tools, release 13.0, V13.0.88" ("" if unknown). */

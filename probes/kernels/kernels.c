@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strbuf.h"
 #include "probes/gpu/arch.h"
 
 /* Every compute capability a CUDA 11..13 toolkit could target. */
@@ -243,22 +244,17 @@ void pf_kernels_arch_list(const pf_fatbin *const *fbs, size_t nfb, char *buf, si
 {
     size_t n = 0;
     code_count *v = count_codes(fbs, nfb, &n);
-    buf[0] = '\0';
-    size_t used = 0;
+    /* whole names, then "… (N more)"; 32 bytes are kept for that marker so
+     * the copy into buf never cuts it */
+    pf_strbuf b;
+    pf_strbuf_init(&b, len > 40 ? len - 32 : 1);
     for (size_t i = 0; i < n; i++) {
         char name[32];
         code_name(&v[i], name, sizeof name);
-        size_t need = strlen(name) + (used ? 1 : 0);
-        if (used + need + 4 >= len) {
-            if (used + 4 < len)
-                strcat(buf, " ...");
-            break;
-        }
-        if (used)
-            strcat(buf, " ");
-        strcat(buf, name);
-        used += need;
+        pf_strbuf_item(&b, " ", name);
     }
+    pf_strlcpy(buf, pf_strbuf_str(&b), len);
+    pf_strbuf_free(&b);
     free(v);
 }
 

@@ -83,7 +83,8 @@ pf_status pf_lib_verdict_status(pf_lib_verdict v, bool collection);
 /* {"containers": N, "entries": M, "archs": {"sm_90": 444, ...},
  *  "sections": {".nv_fatbin": 444}, "problems": [...]} */
 json_t *pf_kernels_inventory_json(const pf_fatbin *const *fbs, size_t n);
-/* "sm_75 sm_80 sm_90 compute_120" (distinct, sorted), into buf. */
+/* "sm_75 sm_80 sm_90 compute_120" (distinct, sorted), into buf; names that
+ * do not fit are counted in a closing "… (N more)". */
 void pf_kernels_arch_list(const pf_fatbin *const *fbs, size_t n, char *buf, size_t len);
 
 /* What the check evaluates. */

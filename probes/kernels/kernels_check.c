@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strbuf.h"
 #include "probes/gpu/arch.h"
 #include "probes/kernels/kernels.h"
 #include "probes/kernels/kernels_remedy.h"
@@ -127,28 +128,23 @@ static json_t *unit_target_json(const unit *x)
 }
 
 /* "libtorch_cuda.so (torch), libcublas.so.13 (nvidia/cublas) and 3 more" */
-static void name_units(const unit *u, size_t n, pf_status want, char *buf, size_t len)
+/* The first few units with status `want`, then "… (N more)": a summary
+ * names examples; the evidence lists them all. */
+static void name_units(const unit *u, size_t n, pf_status want, pf_strbuf *b)
 {
-    size_t shown = 0, total = 0;
-    buf[0] = '\0';
+    size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
         if (u[i].alternative_unused || u[i].status != want)
             continue;
-        total++;
-        if (shown < 4) {
-            char one[300];
-            if (u[i].collection)
-                snprintf(one, sizeof one, "%s%s (%zu cubins)", shown ? ", " : "", u[i].package, u[i].nfb);
-            else
-                snprintf(one, sizeof one, "%s%s (%s)", shown ? ", " : "", base_name(u[i].path), u[i].package);
-            strncat(buf, one, len - strlen(buf) - 1);
-            shown++;
+        if (shown == 4) {
+            pf_strbuf_drop(b, 1);
+            continue;
         }
-    }
-    if (total > shown) {
-        char more[32];
-        snprintf(more, sizeof more, " and %zu more", total - shown);
-        strncat(buf, more, len - strlen(buf) - 1);
+        if (u[i].collection)
+            pf_strbuf_itemf(b, ", ", "%s (%zu cubins)", u[i].package, u[i].nfb);
+        else
+            pf_strbuf_itemf(b, ", ", "%s (%s)", base_name(u[i].path), u[i].package);
+        shown++;
     }
 }
 
@@ -161,7 +157,7 @@ static size_t count_status(const unit *u, size_t n, pf_status st)
 }
 
 /* TORCH_CUDA_ARCH_LIST: what extensions built in this environment get. */
-static pf_status judge_torch_list(const pf_kernels_input *in, json_t *ev, pf_kremedy *rem, char *sum, size_t sumlen)
+static pf_status judge_torch_list(const pf_kernels_input *in, json_t *ev, pf_kremedy *rem, pf_strbuf *sum)
 {
     if (!in->torch_arch_list)
         return PF_SKIP;
@@ -171,7 +167,7 @@ static pf_status judge_torch_list(const pf_kernels_input *in, json_t *ev, pf_kre
     json_object_set_new(o, "value", json_string(in->torch_arch_list));
     if (pf_arch_torch_list_parse(in->torch_arch_list, &l) < 0) {
         json_object_set_new(o, "error", json_string(l.error));
-        snprintf(sum, sumlen, "TORCH_CUDA_ARCH_LIST='%s' is invalid (%s)", in->torch_arch_list, l.error);
+        pf_strbuf_appendf(sum, "TORCH_CUDA_ARCH_LIST='%s' is invalid (%s)", in->torch_arch_list, l.error);
         pf_kremedy_torch_list(rem, in->torch_arch_list, l.error, in->targets, in->ntargets);
         return PF_WARN;
     }
@@ -190,8 +186,9 @@ static pf_status judge_torch_list(const pf_kernels_input *in, json_t *ev, pf_kre
         json_object_set_new(per, cc, json_string(cv == PF_COVER_NATIVE ? "native" : cv == PF_COVER_JIT ? "jit" : "none"));
         if (cv == PF_COVER_NONE) {
             st = PF_WARN;
-            snprintf(sum, sumlen, "TORCH_CUDA_ARCH_LIST='%s' builds extensions without code for %s",
-                     in->torch_arch_list, cc);
+            pf_strbuf_free(sum); /* the last target without code is the one named */
+            pf_strbuf_appendf(sum, "TORCH_CUDA_ARCH_LIST='%s' builds extensions without code for %s",
+                              in->torch_arch_list, cc);
             pf_kremedy_torch_list(rem, in->torch_arch_list, NULL, in->targets, in->ntargets);
         }
     }
@@ -260,7 +257,8 @@ void pf_kernels_evaluate(const pf_kernels_input *in, pf_check *c)
     json_object_set_new(ev, "errors", errors);
     json_object_set_new(ev, "arch_dirs", arch_dirs);
 
-    char sum[2048] = "", one[1024];
+    pf_strbuf sum;
+    pf_strbuf_init(&sum, 0);
     pf_status overall = PF_SKIP;
     json_t *targets = json_array();
     for (size_t t = 0; t < in->ntargets; t++) {
@@ -290,48 +288,51 @@ void pf_kernels_evaluate(const pf_kernels_input *in, pf_check *c)
         size_t judged = 0;
         for (size_t i = 0; i < n; i++)
             judged += !u[i].alternative_unused && u[i].status != PF_SKIP;
-        char names[700];
+        pf_strbuf names;
+        pf_strbuf_init(&names, 0);
+        if (pf_strbuf_len(&sum))
+            pf_strbuf_append(&sum, "; ");
         if (st == PF_SKIP) {
-            snprintf(one, sizeof one, "%s: no CUDA device code found to judge (looked in torch, vllm, sgl_kernel, "
-                     "flashinfer, nvidia/*, ... and --scan paths; docs/kernels.md)", tg->label);
+            pf_strbuf_appendf(&sum, "%s: no CUDA device code found to judge (looked in torch, vllm, sgl_kernel, "
+                              "flashinfer, nvidia/*, ... and --scan paths; docs/kernels.md)", tg->label);
         } else if (st == PF_FAIL) {
-            name_units(u, n, PF_FAIL, names, sizeof names);
-            snprintf(one, sizeof one, "%s: %zu of %zu libraries with device code have no usable kernels for %s: %s",
-                     tg->label, count_status(u, n, PF_FAIL), judged, cc, names);
+            name_units(u, n, PF_FAIL, &names);
+            pf_strbuf_appendf(&sum, "%s: %zu of %zu libraries with device code have no usable kernels for %s: %s",
+                              tg->label, count_status(u, n, PF_FAIL), judged, cc, pf_strbuf_str(&names));
         } else if (st == PF_WARN) {
-            name_units(u, n, PF_WARN, names, sizeof names);
-            snprintf(one, sizeof one, "%s: %zu of %zu libraries run on %s only through PTX JIT or in part: %s",
-                     tg->label, count_status(u, n, PF_WARN), judged, cc, names);
+            name_units(u, n, PF_WARN, &names);
+            pf_strbuf_appendf(&sum, "%s: %zu of %zu libraries run on %s only through PTX JIT or in part: %s",
+                              tg->label, count_status(u, n, PF_WARN), judged, cc, pf_strbuf_str(&names));
         } else {
-            snprintf(one, sizeof one, "%s: all %zu libraries with device code have kernels for %s", tg->label, judged, cc);
+            pf_strbuf_appendf(&sum, "%s: all %zu libraries with device code have kernels for %s", tg->label,
+                              judged, cc);
         }
-        if (*sum)
-            strncat(sum, "; ", sizeof sum - strlen(sum) - 1);
-        strncat(sum, one, sizeof sum - strlen(sum) - 1);
+        pf_strbuf_free(&names);
         if (st != PF_SKIP)
             overall = overall == PF_SKIP ? st : pf_status_worst(overall, st);
     }
     json_object_set_new(ev, "targets", targets);
 
-    char tsum[512] = "";
-    pf_status ts = judge_torch_list(in, ev, rem, tsum, sizeof tsum);
+    pf_strbuf tsum;
+    pf_strbuf_init(&tsum, 0);
+    pf_status ts = judge_torch_list(in, ev, rem, &tsum);
     if (ts == PF_WARN) {
-        strncat(sum, "; ", sizeof sum - strlen(sum) - 1);
-        strncat(sum, tsum, sizeof sum - strlen(sum) - 1);
+        pf_strbuf_appendf(&sum, "; %s", pf_strbuf_str(&tsum));
         overall = overall == PF_SKIP ? PF_WARN : pf_status_worst(overall, PF_WARN);
     }
+    pf_strbuf_free(&tsum);
     size_t nerr = json_array_size(errors);
     if (nerr && overall == PF_PASS)
         overall = PF_WARN;
-    if (nerr) {
-        snprintf(one, sizeof one, "; %zu file%s could not be read (see evidence.errors)", nerr, nerr == 1 ? "" : "s");
-        strncat(sum, one, sizeof sum - strlen(sum) - 1);
-    }
+    if (nerr)
+        pf_strbuf_appendf(&sum, "; %zu file%s could not be read (see evidence.errors)", nerr, nerr == 1 ? "" : "s");
     const char *tv = in->torch_version;
     if (overall == PF_SKIP)
-        pf_check_set(c, PF_SKIP, "%s%s%s", in->where ? in->where : "", in->where ? ": " : "", sum);
+        pf_check_set(c, PF_SKIP, "%s%s%s", in->where ? in->where : "", in->where ? ": " : "", pf_strbuf_str(&sum));
     else
-        pf_check_set(c, overall, "%s%s%s%s", tv ? "torch " : "", tv ? tv : "", tv ? ": " : "", sum);
+        pf_check_set(c, overall, "%s%s%s%s", tv ? "torch " : "", tv ? tv : "", tv ? ": " : "",
+                     pf_strbuf_str(&sum));
+    pf_strbuf_free(&sum);
     const char *rt = pf_kremedy_text(rem);
     if (rt && *rt && overall != PF_PASS)
         pf_check_remedy(c, "%s", rt);
@@ -381,10 +382,11 @@ void pf_kernels_evaluate_unit(const pf_kernels_unit *ku, const pf_target *target
     pf_kremedy *rem = pf_kremedy_new();
     json_t *tj = json_array();
     pf_status worst = PF_SKIP;
-    char sum[1500] = "";
+    pf_strbuf sum;
+    pf_strbuf_init(&sum, 0);
     for (size_t t = 0; t < nt; t++) {
         int dev = targets[t].cc_major * 10 + targets[t].cc_minor;
-        char cc[16], one[700];
+        char cc[16];
         pf_arch_cc_str(dev, cc, sizeof cc);
         pf_status st = judge_target(&x, 1, dev, driver_version);
         json_t *o = unit_target_json(&x);
@@ -395,15 +397,15 @@ void pf_kernels_evaluate_unit(const pf_kernels_unit *ku, const pf_target *target
             worst = worst == PF_SKIP ? st : pf_status_worst(worst, st);
         if (st != PF_PASS && st != PF_SKIP)
             pf_kremedy_unit(rem, x.path, x.package, x.collection, x.verdict, &x.cov, x.fbs, x.nfb, &targets[t], NULL);
-        snprintf(one, sizeof one, "%s%s for %s: %zu of %zu containers native, %zu JIT-only, %zu missing", *sum ? "; " : "",
-                 pf_lib_verdict_name(x.verdict), cc, x.cov.native, x.cov.containers, x.cov.jit,
-                 x.cov.missing + x.cov.driver_old);
-        strncat(sum, one, sizeof sum - strlen(sum) - 1);
+        pf_strbuf_itemf(&sum, "; ", "%s for %s: %zu of %zu containers native, %zu JIT-only, %zu missing",
+                        pf_lib_verdict_name(x.verdict), cc, x.cov.native, x.cov.containers, x.cov.jit,
+                        x.cov.missing + x.cov.driver_old);
     }
     json_object_set_new(ev, "targets", tj);
     if (!driver_version)
         json_object_set_new(ev, "driver_note", json_string("driver version unknown: PTX assumed JIT-able"));
-    pf_check_set(c, worst, "%s: %s (carries %s)", what, sum, archs);
+    pf_check_set(c, worst, "%s: %s (carries %s)", what, pf_strbuf_str(&sum), archs);
+    pf_strbuf_free(&sum);
     const char *rt = pf_kremedy_text(rem);
     if (rt && *rt)
         pf_check_remedy(c, "%s", rt);

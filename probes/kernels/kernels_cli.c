@@ -8,6 +8,7 @@
  */
 #include "probes/kernels/kernels_cli.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,35 +16,49 @@
 
 #include "reports/output.h"
 #include "probes/gpu/arch.h"
+#include "core/flags.h"
 #include "probes/probe_flags.h"
 #include "probes/kernels/kernels.h"
 
+/* kernels' own flags; --venv and --arch come from probe_flags.c's table.
+ * Both tables feed the parser below and --help. */
+typedef struct kernels_opts {
+    int driver;   /* CUDA driver version * 1000 + minor * 10; -1: the local one */
+    bool list;
+} kernels_opts;
+
+static int set_driver(void *opts, const char *name, const char *v, pf_err *err);
+
+static const pf_flag FLAGS[] = {
+    {PF_FLAG_FN, "--driver", "X.Y",
+     "CUDA driver version to check PTX JIT against (default: the local\n"
+     "driver; with --arch: assumed new enough)", .fn = set_driver},
+    {PF_FLAG_SET, "--list", NULL, "print every fatbin entry first, like cuobjdump --list-elf/--list-ptx",
+     .off = offsetof(kernels_opts, list)},
+};
+#define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
+#define PROBE_FLAGS (PF_PF_VENV | PF_PF_ARCH)
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: preflight kernels [options] PATH...\n"
-            "       preflight kernels [options] --venv DIR [PATH...]\n"
-            "\n"
-            "Find the CUDA kernels in shared libraries, cubins and fatbins (PATH may be a file or a\n"
-            "directory, searched recursively for *.so, *.so.N, *.cubin, *.fatbin) and say whether\n"
-            "they run on a GPU: native SASS, only through PTX JIT, or not at all.  One check per\n"
-            "library; files without device code are summed up in one line.\n"
-            "\n"
-            "  --venv DIR            judge the serving stack installed in this Python environment\n"
-            "                        (torch, vllm, sgl_kernel, flashinfer, nvidia/*, ...) as one\n"
-            "                        gpu.kernels check, as `preflight check` does\n"
-            "  --arch X.Y            judge for compute capability X.Y (11.0 Jetson Thor, 12.1 DGX Spark\n"
-            "                        GB10, 9.0 H100); default: the local GPUs, or inventory only\n"
-            "  --driver X.Y          CUDA driver version to check PTX JIT against (default: the local\n"
-            "                        driver; with --arch: assumed new enough)\n"
-            "  --list                print every fatbin entry first, like cuobjdump --list-elf/--list-ptx\n"
-            "%s"
-            "  -h, --help            this text\n"
-            "\n"
-            "Exit codes: 0 every library runs (or was not judged), 1 a library has no usable kernels\n"
-            "for the GPU (or, with --strict, only JIT/partial coverage), 2 usage error, 3 a file could\n"
-            "not be read and nothing failed.\n",
-            pf_output_flags_help());
+    fputs("usage: preflight kernels [options] PATH...\n"
+          "       preflight kernels [options] --venv DIR [PATH...]\n"
+          "\n"
+          "Find the CUDA kernels in shared libraries, cubins and fatbins (PATH may be a file or a\n"
+          "directory, searched recursively for *.so, *.so.N, *.cubin, *.fatbin) and say whether\n"
+          "they run on a GPU: native SASS, only through PTX JIT, or not at all.  One check per\n"
+          "library; files without device code are summed up in one line.\n"
+          "\n",
+          f);
+    pf_probe_flags_help(f, PROBE_FLAGS);
+    pf_flags_help(f, FLAGS, NFLAGS, 0, PF_PROBE_HELP_COL);
+    fputs(pf_output_flags_help(), f);
+    fputs("  -h, --help            this text\n"
+          "\n"
+          "Exit codes: 0 every library runs (or was not judged), 1 a library has no usable kernels\n"
+          "for the GPU (or, with --strict, only JIT/partial coverage), 2 usage error, 3 a file could\n"
+          "not be read and nothing failed.\n",
+          f);
 }
 
 static const char *kind_word(uint16_t k)
@@ -87,6 +102,15 @@ static int parse_version(const char *s, int *out)
     return 0;
 }
 
+static int set_driver(void *opts, const char *name, const char *v, pf_err *err)
+{
+    kernels_opts *k = opts;
+    (void)name;
+    if (parse_version(v, &k->driver) != 0)
+        return pf_err_set(err, "--driver '%s' is not a CUDA version (expected X.Y such as 12.8, 13.0)", v);
+    return 0;
+}
+
 int pf_kernels_main(int argc, char **argv)
 {
     pf_output_opts oo;
@@ -94,34 +118,29 @@ int pf_kernels_main(int argc, char **argv)
     pf_probe_opts po;
     pf_probe_opts_init(&po);
     pf_strv paths = {0};
-    int driver = -1;
-    bool list = false;
+    kernels_opts ko = {.driver = -1};
     int rc = PF_EXIT_USAGE;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = pf_probe_take_flag("kernels", &oo, &po, PF_PF_ARCH | PF_PF_VENV, argc, argv, &i);
+        int r = pf_probe_take_flag("kernels", &oo, &po, PROBE_FLAGS, argc, argv, &i);
         if (r < 0)
             goto out;
+        if (r > 0)
+            continue;
+        pf_err err = {{0}};
+        r = pf_flags_take(FLAGS, NFLAGS, 0, 0, &ko, argc, argv, &i, &err);
+        if (r < 0) {
+            fprintf(stderr, "preflight kernels: %s%s\n", err.msg,
+                    strstr(err.msg, "needs a value") ? " (see --help)" : "");
+            goto out;
+        }
         if (r > 0)
             continue;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             rc = PF_EXIT_OK;
             goto out;
-        } else if (strcmp(a, "--list") == 0) {
-            list = true;
-        } else if (strcmp(a, "--driver") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "preflight kernels: --driver needs a value (see --help)\n");
-                goto out;
-            }
-            const char *v = argv[++i];
-            if (parse_version(v, &driver) != 0) {
-                fprintf(stderr, "preflight kernels: --driver '%s' is not a CUDA version (expected X.Y such as "
-                                "12.8, 13.0)\n", v);
-                goto out;
-            }
         } else if (strcmp(a, "--") == 0) {
             for (i++; i < argc; i++)
                 pf_strv_push(&paths, argv[i]);
@@ -132,6 +151,8 @@ int pf_kernels_main(int argc, char **argv)
             pf_strv_push(&paths, a);
         }
     }
+    int driver = ko.driver;
+    bool list = ko.list;
     if (paths.n == 0 && !po.venv) {
         fprintf(stderr, "preflight kernels: name at least one library, cubin, fatbin or directory, or "
                         "--venv DIR (see --help)\n");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strbuf.h"
 #include "probes/gpu/arch.h"
 
 #define MAX_SENTENCES 8
@@ -111,19 +112,17 @@ const char *pf_kremedy_text(const pf_kremedy *r_)
         rem_item *it = &r->v[i];
         char *sentence;
         if (it->nnames) {
-            char names[600] = "";
-            for (size_t k = 0; k < it->names.n; k++) {
-                if (k)
-                    strncat(names, k + 1 == it->names.n && it->nnames == it->names.n ? " and " : ", ",
-                            sizeof names - strlen(names) - 1);
-                strncat(names, it->names.v[k], sizeof names - strlen(names) - 1);
-            }
-            if (it->nnames > it->names.n) {
-                char more[48];
-                snprintf(more, sizeof more, " and %zu more", it->nnames - it->names.n);
-                strncat(names, more, sizeof names - strlen(names) - 1);
-            }
-            sentence = pf_xasprintf("%s%s%s%s%s", it->head, names, it->post, *it->tail ? " " : "", it->tail);
+            /* "a, b and c", or "a, b, c, d and 7 more": the first few by name */
+            pf_strbuf names;
+            pf_strbuf_init(&names, 0);
+            for (size_t k = 0; k < it->names.n; k++)
+                pf_strbuf_item(&names, k + 1 == it->names.n && it->nnames == it->names.n ? " and " : ", ",
+                               it->names.v[k]);
+            if (it->nnames > it->names.n)
+                pf_strbuf_appendf(&names, " and %zu more", it->nnames - it->names.n);
+            sentence = pf_xasprintf("%s%s%s%s%s", it->head, pf_strbuf_str(&names), it->post,
+                                    *it->tail ? " " : "", it->tail);
+            pf_strbuf_free(&names);
         } else {
             sentence = pf_xstrdup(it->head);
         }

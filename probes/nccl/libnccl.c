@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dl.h"
 #include "core/proc.h"
 #include "probes/kernels/elfso.h"
 
@@ -57,13 +58,16 @@ static bool is_banner(const char *s)
 
 int pf_libnccl_dlopen_version(const char *path, int *code, pf_err *err)
 {
-    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+    /* RTLD_LAZY: only ncclGetVersion is called, and a libnccl whose other
+     * symbols need a newer libcudart must still say which version it is. */
+    void *h = pf_dl_open(&path, 1, RTLD_LAZY | RTLD_LOCAL, NULL, 0, err);
     if (!h)
-        return pf_err_set(err, "dlopen %s: %s", path, dlerror());
-    int (*get)(int *) = (int (*)(int *))dlsym(h, "ncclGetVersion");
-    if (!get) {
+        return -1;
+    int (*get)(int *);
+    const pf_dl_sym syms[] = {PF_DL_REQ("ncclGetVersion", &get)};
+    if (pf_dl_bind(h, path, syms, 1, err) != 0) {
         dlclose(h);
-        return pf_err_set(err, "%s has no ncclGetVersion symbol", path);
+        return -1;
     }
     int v = 0, rc = get(&v);
     dlclose(h);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/strbuf.h"
+
 /* ---- the list syntax ---------------------------------------------------- */
 
 /* parseStringList: entries end at ',' or NUL; ':' ends the name and the rest
@@ -517,16 +519,17 @@ void pf_nccl_ifsel_judge(const pf_nccl_ifsel_in *in, const pf_nccl_ifsel_out *ou
                            out->stage[0] ? out->stage : "none matched");
 
     if (out->nsocket == 0) {
-        char why[512] = "";
-        for (size_t i = 0; i < out->nskips && i < 6; i++) {
-            size_t len = strlen(why);
-            snprintf(why + len, sizeof why - len, "%s%s: %s", i ? "; " : " (", out->skips[i].name, out->skips[i].reason);
-        }
-        if (why[0])
-            strncat(why, ")", sizeof why - strlen(why) - 1);
+        /* why each interface was skipped; a host with dozens of interfaces
+         * (containers, bridges) gets the first ones and "… (N more)" */
+        pf_strbuf why;
+        pf_strbuf_init(&why, 480);
+        for (size_t i = 0; i < out->nskips; i++)
+            pf_strbuf_itemf(&why, "; ", "%s: %s", out->skips[i].name, out->skips[i].reason);
         pf_net_verdict_add(vd, PF_FAIL, "no_interface",
-                           "no interface matches%s: NCCL fails with 'Bootstrap : no socket interface found' "
-                           "(NET/Socket: 'no interface found')", why);
+                           "no interface matches%s%s%s: NCCL fails with 'Bootstrap : no socket interface found' "
+                           "(NET/Socket: 'no interface found')", out->nskips ? " (" : "", pf_strbuf_str(&why),
+                           out->nskips ? ")" : "");
+        pf_strbuf_free(&why);
     } else if (out->bootstrap_by_comm_id && !out->has_bootstrap) {
         pf_net_verdict_add(vd, PF_FAIL, "no_interface",
                            "no local address is in the subnet of NCCL_COMM_ID's host %s: NCCL fails with "

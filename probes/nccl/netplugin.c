@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/dl.h"
 #include "core/proc.h"
 #include "probes/net/net_verdict.h"
 
@@ -173,20 +174,29 @@ static void __attribute__((noreturn)) child_read_name(const char *path, int fd)
         dup2(devnull, 1);
         dup2(devnull, 2);
     }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    pf_err err = {{0}};
+    void *h = pf_dl_open(&path, 1, 0, NULL, 0, &err);
     char buf[1024];
     if (!h) {
-        const char *e = dlerror();
-        snprintf(buf, sizeof buf, "E%s", e ? e : "dlopen failed");
+        snprintf(buf, sizeof buf, "E%s", err.msg);
     } else {
+        /* Every version NCCL has defined or may define, newest first: NCCL
+         * itself takes the newest it knows, and so do we. */
+        enum { VMIN = 2, VMAX = 20 };
+        char names[VMAX + 1][24];
+        const char *const *net[VMAX + 1] = {0};
+        pf_dl_sym syms[VMAX + 1];
+        size_t n = 0;
+        for (int v = VMAX; v >= VMIN; v--, n++) {
+            snprintf(names[v], sizeof names[v], "ncclNetPlugin_v%d", v);
+            syms[n] = (pf_dl_sym)PF_DL_OPT(names[v], &net[v]);
+        }
+        pf_dl_bind(h, path, syms, n, &err);
         snprintf(buf, sizeof buf, "Eno ncclNetPlugin_v2..v20 symbol");
-        for (int v = 20; v >= 2; v--) {
-            char sym[32];
-            snprintf(sym, sizeof sym, "ncclNetPlugin_v%d", v);
-            const char *const *net = dlsym(h, sym);
-            if (net) {
+        for (int v = VMAX; v >= VMIN; v--) {
+            if (net[v]) {
                 /* Every ncclNet_vN_t starts with `const char *name`. */
-                snprintf(buf, sizeof buf, "N%s\t%s", sym, *net ? *net : "");
+                snprintf(buf, sizeof buf, "N%s\t%s", names[v], *net[v] ? *net[v] : "");
                 break;
             }
         }
