@@ -7,7 +7,7 @@
 # 4 ranks sharing the one GPU as separate hosts (NCCL_HOSTID per rank, Socket
 # over lo), then failure cases, each with NCCL_DEBUG=INFO into per-rank files
 # under OUT_DIR/logs/<case>.<host>.<pid>.  These files are the parser's test
-# fixtures (tests/nccl/data/).
+# fixtures (tests/probes/nccl/data/).
 set -u
 V=${1:?venv}; O=${2:?out dir}
 here=$(cd "$(dirname "$0")" && pwd)

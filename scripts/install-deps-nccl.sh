@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the NCCL probe's tests (tests/nccl/nccl.cmake) need on Debian 12, as
+# What the NCCL probe's tests (tests/probes/nccl/nccl_probe.cmake) need on Debian 12, as
 # root or with sudo.  Idempotent.  No GPU and no NCCL are needed: the tests
 # build a stand-in libnccl (over TCP) and libcuda.  libpcap is dlopen'ed by
 # the probe (libpcap.so.0.8) for the loopback capture test, which SKIPs

@@ -1,6 +1,8 @@
 /* nccl_api.c -- dlopen libnccl and libcuda, bind the probe's symbol table. */
 #include "probes/nccl/nccl_api.h"
 
+#include "core/dl.h"
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,20 +19,6 @@ void pf_ncclapi_config_init(pf_nccl_config *c)
     c->shrinkShare = c->nvlsCTAs = c->nChannelsPerNetPeer = c->nvlinkCentricSched = INT_MIN;
 }
 
-/* Bind a table; the first missing required symbol is the error. */
-static int bind(void *dl, const char *lib, const pf_ncclapi_sym *t, size_t n, pf_err *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        dlerror();
-        void *p = dlsym(dl, t[i].name);
-        if (!p && !t[i].optional)
-            return pf_err_set(err, "%s has no symbol %s: not a usable %s", lib, t[i].name,
-                              strstr(lib, "nccl") ? "libnccl" : "CUDA driver");
-        *t[i].slot = p;
-    }
-    return 0;
-}
-
 int pf_ncclapi_open(pf_ncclapi *api, const char *nccl_path, const char *cuda_path, pf_err *err)
 {
     memset(api, 0, sizeof *api);
@@ -43,54 +31,57 @@ int pf_ncclapi_open(pf_ncclapi *api, const char *nccl_path, const char *cuda_pat
 
     /* The driver first: NCCL finds it through cudart's entry points, and a
      * node without one is a skip, not an NCCL error. */
-    api->cuda_dl = dlopen(cuda_path, RTLD_NOW | RTLD_LOCAL);
+    pf_err e = {{0}};
+    const char *cc[] = {cuda_path};
+    api->cuda_dl = pf_dl_open(cc, 1, 0, api->cuda_path, sizeof api->cuda_path, &e);
     if (!api->cuda_dl)
-        return pf_err_set(err, "no CUDA driver: dlopen %s: %s", cuda_path, dlerror());
-    const pf_ncclapi_sym cu[] = {
-        {"cuInit", (void **)&api->cuInit, 0},
-        {"cuDeviceGetCount", (void **)&api->cuDeviceGetCount, 0},
-        {"cuDeviceGet", (void **)&api->cuDeviceGet, 0},
-        {"cuDevicePrimaryCtxRetain", (void **)&api->cuDevicePrimaryCtxRetain, 0},
-        {"cuDevicePrimaryCtxRelease_v2", (void **)&api->cuDevicePrimaryCtxRelease, 0},
-        {"cuCtxSetCurrent", (void **)&api->cuCtxSetCurrent, 0},
-        {"cuMemAlloc_v2", (void **)&api->cuMemAlloc, 0},
-        {"cuMemFree_v2", (void **)&api->cuMemFree, 0},
-        {"cuMemcpyHtoD_v2", (void **)&api->cuMemcpyHtoD, 0},
-        {"cuMemcpyDtoH_v2", (void **)&api->cuMemcpyDtoH, 0},
-        {"cuStreamCreate", (void **)&api->cuStreamCreate, 0},
-        {"cuStreamQuery", (void **)&api->cuStreamQuery, 0},
-        {"cuStreamDestroy_v2", (void **)&api->cuStreamDestroy, 0},
-        {"cuGetErrorName", (void **)&api->cuGetErrorName, 1},
+        return pf_err_set(err, "no CUDA driver: %s", e.msg);
+    const pf_dl_sym cu[] = {
+        PF_DL_REQ("cuInit", &api->cuInit),
+        PF_DL_REQ("cuDeviceGetCount", &api->cuDeviceGetCount),
+        PF_DL_REQ("cuDeviceGet", &api->cuDeviceGet),
+        PF_DL_REQ("cuDevicePrimaryCtxRetain", &api->cuDevicePrimaryCtxRetain),
+        PF_DL_REQ("cuDevicePrimaryCtxRelease_v2", &api->cuDevicePrimaryCtxRelease),
+        PF_DL_REQ("cuCtxSetCurrent", &api->cuCtxSetCurrent),
+        PF_DL_REQ("cuMemAlloc_v2", &api->cuMemAlloc),
+        PF_DL_REQ("cuMemFree_v2", &api->cuMemFree),
+        PF_DL_REQ("cuMemcpyHtoD_v2", &api->cuMemcpyHtoD),
+        PF_DL_REQ("cuMemcpyDtoH_v2", &api->cuMemcpyDtoH),
+        PF_DL_REQ("cuStreamCreate", &api->cuStreamCreate),
+        PF_DL_REQ("cuStreamQuery", &api->cuStreamQuery),
+        PF_DL_REQ("cuStreamDestroy_v2", &api->cuStreamDestroy),
+        PF_DL_OPT("cuGetErrorName", &api->cuGetErrorName),
     };
-    if (bind(api->cuda_dl, cuda_path, cu, sizeof cu / sizeof cu[0], err) != 0) {
+    if (pf_dl_bind(api->cuda_dl, api->cuda_path, cu, sizeof cu / sizeof cu[0], err) != 0) {
         pf_ncclapi_close(api);
         return -1;
     }
 
-    api->nccl_dl = dlopen(nccl_path, RTLD_NOW | RTLD_LOCAL);
+    const char *nn[] = {nccl_path};
+    api->nccl_dl = pf_dl_open(nn, 1, 0, api->nccl_path, sizeof api->nccl_path, &e);
     if (!api->nccl_dl) {
-        pf_err_set(err, "libnccl failed to load: dlopen %s: %s", nccl_path, dlerror());
+        pf_err_set(err, "libnccl failed to load: %s", e.msg);
         pf_ncclapi_close(api);
         return -1;
     }
-    const pf_ncclapi_sym nc[] = {
-        {"ncclGetVersion", (void **)&api->GetVersion, 0},
-        {"ncclGetUniqueId", (void **)&api->GetUniqueId, 0},
-        {"ncclCommInitRankConfig", (void **)&api->CommInitRankConfig, 1},
-        {"ncclCommGetAsyncError", (void **)&api->CommGetAsyncError, 0},
-        {"ncclCommFinalize", (void **)&api->CommFinalize, 1},
-        {"ncclCommDestroy", (void **)&api->CommDestroy, 0},
-        {"ncclCommAbort", (void **)&api->CommAbort, 0},
-        {"ncclGetErrorString", (void **)&api->GetErrorString, 0},
-        {"ncclGetLastError", (void **)&api->GetLastError, 1},
-        {"ncclGroupStart", (void **)&api->GroupStart, 0},
-        {"ncclGroupEnd", (void **)&api->GroupEnd, 0},
-        {"ncclSend", (void **)&api->Send, 0},
-        {"ncclRecv", (void **)&api->Recv, 0},
-        {"ncclAllReduce", (void **)&api->AllReduce, 0},
-        {"ncclAllGather", (void **)&api->AllGather, 0},
+    const pf_dl_sym nc[] = {
+        PF_DL_REQ("ncclGetVersion", &api->GetVersion),
+        PF_DL_REQ("ncclGetUniqueId", &api->GetUniqueId),
+        PF_DL_OPT("ncclCommInitRankConfig", &api->CommInitRankConfig),
+        PF_DL_REQ("ncclCommGetAsyncError", &api->CommGetAsyncError),
+        PF_DL_OPT("ncclCommFinalize", &api->CommFinalize),
+        PF_DL_REQ("ncclCommDestroy", &api->CommDestroy),
+        PF_DL_REQ("ncclCommAbort", &api->CommAbort),
+        PF_DL_REQ("ncclGetErrorString", &api->GetErrorString),
+        PF_DL_OPT("ncclGetLastError", &api->GetLastError),
+        PF_DL_REQ("ncclGroupStart", &api->GroupStart),
+        PF_DL_REQ("ncclGroupEnd", &api->GroupEnd),
+        PF_DL_REQ("ncclSend", &api->Send),
+        PF_DL_REQ("ncclRecv", &api->Recv),
+        PF_DL_REQ("ncclAllReduce", &api->AllReduce),
+        PF_DL_REQ("ncclAllGather", &api->AllGather),
     };
-    if (bind(api->nccl_dl, nccl_path, nc, sizeof nc / sizeof nc[0], err) != 0) {
+    if (pf_dl_bind(api->nccl_dl, api->nccl_path, nc, sizeof nc / sizeof nc[0], err) != 0) {
         pf_ncclapi_close(api);
         return -1;
     }

@@ -14,6 +14,8 @@
  * min(config.size, its own size), so older libraries ignore the tail);
  * results, data types and reduction ops are ints.
  *
+ * Symbols are bound with core/dl.h (pf_dl_open, pf_dl_bind).
+ *
  * Ownership: pf_ncclapi_open returns a table that owns both dlopen handles;
  * pf_ncclapi_close unloads them.  Calls through the table follow NCCL's
  * threading rules (one thread per communicator here).
@@ -113,15 +115,6 @@ typedef struct pf_ncclapi {
     int (*cuStreamDestroy)(pf_cu_stream);
     int (*cuGetErrorName)(int, const char **);
 } pf_ncclapi;
-
-/* One entry of a symbol table: the name to look up, where to store it, and
- * whether a library without it is still usable.  (Same shape as core/dl.h's
- * table, so this moves there unchanged once it lands.) */
-typedef struct pf_ncclapi_sym {
-    const char *name;
-    void **slot;
-    int optional;
-} pf_ncclapi_sym;
 
 /* Load libnccl (nccl_path, required) and the CUDA driver (cuda_path, NULL =
  * "libcuda.so.1"), bind every symbol, and read the NCCL version.  Fails with

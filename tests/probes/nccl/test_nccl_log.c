@@ -1,5 +1,5 @@
 /* test_nccl_log.c -- the NCCL log parser and the failure classifier, on
- * real logs: the .log files in tests/nccl/data were written by NCCL 2.28.9 (the torch
+ * real logs: the .log files in tests/probes/nccl/data were written by NCCL 2.28.9 (the torch
  * venv's) on the GPU machine during `preflight nccl` runs
  * (docs/GPU-VERIFICATION.md, 2026-12-05), and the single lines below come
  * from NCCL's sources (format strings filled in) and public bug reports
@@ -19,7 +19,7 @@
 
 static pf_nccllog *load(const char *name)
 {
-    char *path = pf_xasprintf("%s/tests/nccl/data/%s", PF_SOURCE_DIR, name);
+    char *path = pf_xasprintf("%s/tests/probes/nccl/data/%s", PF_SOURCE_DIR, name);
     char *text = pf_read_file(path, 1 << 22, NULL, NULL);
     assert_non_null(text);
     pf_nccllog *l = pf_xcalloc(1, sizeof *l);
@@ -266,7 +266,7 @@ static void test_torch_last_error(void **st)
     (void)st;
     const char *files[] = {"torch-badif.err", "torch-badroot.err"};
     for (int i = 0; i < 2; i++) {
-        char *path = pf_xasprintf("%s/tests/nccl/data/%s", PF_SOURCE_DIR, files[i]);
+        char *path = pf_xasprintf("%s/tests/probes/nccl/data/%s", PF_SOURCE_DIR, files[i]);
         char *t = pf_read_file(path, 1 << 16, NULL, NULL);
         assert_non_null(t);
         pf_ncclclass_in in = {"init", "error", 2, NULL, t, NULL};

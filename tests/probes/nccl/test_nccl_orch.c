@@ -1,5 +1,5 @@
 /* test_nccl_orch.c -- the NCCL probe's orchestration end to end, against
- * the stand-in libnccl over TCP and the stand-in libcuda (tests/nccl/fake_*):
+ * the stand-in libnccl over TCP and the stand-in libcuda (tests/probes/nccl/fake_*):
  * forked ranks, the unique id relayed from rank 0, non-blocking init,
  * pipeline send/recv and the sweep with every result checked, deadlines and
  * ncclCommAbort, a rank that never joins, a rank that dies, a hung peer, a
