@@ -57,6 +57,9 @@ static bool secret_flag(const char *a, size_t len)
     for (size_t i = 0; i < len; i++)
         low[i] = (char)(a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i]);
     low[len] = '\0';
+    /* "--api-key-env NAME" names a variable; the name is no secret */
+    if (pf_str_endswith(low, "-env") || pf_str_endswith(low, "_env"))
+        return false;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strstr(low, words[i]))
             return true;

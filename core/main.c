@@ -7,6 +7,7 @@
 #include "core/sig.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
+#include "probes/nccl/nccl_cli.h"
 
 typedef struct command {
     const char *name;
@@ -17,6 +18,7 @@ typedef struct command {
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
+    {"nccl", "run NCCL itself (the server's libnccl) with local ranks: pipeline, sweep, transport", pf_nccl_main},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
 };
 

@@ -49,6 +49,7 @@ typedef struct ev {
 } ev;
 
 typedef struct conn {
+    struct conn *prev, *next; /* every open connection, so the exit can free them */
     int fd;
     char *in;
     size_t inlen, incap;
@@ -177,6 +178,7 @@ static void hremove(conn *c)
 
 /* ---- output ------------------------------------------------------------ */
 static void conn_close(conn *c);
+static conn *conns;
 
 static void outbuf(conn *c, const char *p, size_t n)
 {
@@ -699,17 +701,29 @@ static void parse_requests(conn *c)
     }
 }
 
-static void conn_close(conn *c)
+/* Free a connection's memory (no record line: see conn_close). */
+static void conn_free(conn *c)
 {
-    if (c->active)
-        stream_end(c, "client-closed");
-    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     close(c->fd);
     free(c->in);
     free(c->out);
     free(c->evs);
     free(c->cached);
     free(c);
+}
+
+static void conn_close(conn *c)
+{
+    if (c->active)
+        stream_end(c, "client-closed");
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    conn_free(c);
 }
 
 static void on_readable(conn *c)
@@ -855,6 +869,12 @@ int main(int argc, char **argv)
         if (terminate) {
             if (rec)
                 fclose(rec);
+            if (hlog)
+                fclose(hlog);
+            /* streams in flight end here without a record line, as before */
+            while (conns)
+                conn_free(conns);
+            free(heap);
             return 0;
         }
         double now = mono();
@@ -882,6 +902,10 @@ int main(int argc, char **argv)
                     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     conn *c = calloc(1, sizeof *c);
                     c->fd = fd;
+                    c->next = conns;
+                    if (conns)
+                        conns->prev = c;
+                    conns = c;
                     c->heap_i = (size_t)-1;
                     struct epoll_event ce = {.events = EPOLLIN, .data.ptr = c};
                     epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ce);

@@ -178,6 +178,10 @@ static void api_key_env_flag(void **state)
     static const char *const paths[] = {"/v1/completions", NULL};
     assert_paths_seen(check_headers_log("Bearer " KEY, paths), paths);
     assert_nowhere(KEY);
+    /* the variable's name is no secret: the record keeps it */
+    char *r = tf_slurp(tf_path("record.json"));
+    assert_non_null(strstr(r, "--api-key-env PF_TEST_SERVING_KEY"));
+    free(r);
 
     unsetenv("PF_TEST_SERVING_KEY");
     const char *unset[] = {"--url", "http://127.0.0.1:1", "--api-key-env", "PF_TEST_SERVING_KEY", NULL};

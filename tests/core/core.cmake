@@ -3,6 +3,7 @@ pf_add_unit(test_record test_record.c)
 pf_add_unit(test_proc test_proc.c)
 pf_add_unit(test_dl test_dl.c)
 pf_add_unit(test_strbuf test_strbuf.c)
+pf_add_unit(test_flags test_flags.c)
 
 # The JSON the real binary writes must match the documented schema, for a
 # run on this machine and for a run evaluated for another architecture.

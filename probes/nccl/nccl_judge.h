@@ -1,0 +1,50 @@
+/* nccl_judge.h -- the coordinator side of the NCCL probe: from every rank's
+ * results to the record's "nccl" section and its checks.
+ *
+ * Works the same for `preflight nccl` (ranks are local processes) and for
+ * `preflight cluster` (ranks are agents on other nodes, their results sent
+ * over the control plane): the input is the array of per-rank result
+ * objects of nccl_rank.h, each annotated on its own node with
+ * pf_nccljudge_annotate (the parsed NCCL log and the failure's diagnosis),
+ * so the judge itself never reads files.
+ *
+ * Checks (each only says pass when it saw the evidence):
+ *   nccl.init       every rank formed the communicator; else the root cause:
+ *                   a rank that never joined or died first, then the first
+ *                   rank whose failure is not "a peer went away"
+ *   nccl.p2p        the pipeline hand-offs, every link, data checked
+ *   nccl.allreduce  the sweep, every size checked (#wrong 0); busbw at the
+ *   nccl.allgather  largest size is the measurement
+ *   nccl.transport  the transport and interfaces NCCL really used (from the
+ *                   logs' channel and NET/Socket lines, and the packet
+ *                   capture when there is one) against the plan
+ * Merging: per size, the slowest rank's time bounds the collective
+ * (time = max over ranks; algbw and busbw from it; #wrong summed).
+ */
+#ifndef PF_NCCL_JUDGE_H
+#define PF_NCCL_JUDGE_H
+
+#include <jansson.h>
+
+#include "core/record.h"
+
+typedef struct pf_nccljudge_plan {
+    const char *ifnames;   /* comma list net.nccl_ifname predicted; NULL = no prediction */
+    const char *transport; /* "NET/Socket", "NET/IB", "P2P", "SHM"; NULL = no prediction */
+    double min_busbw;      /* GB/s at the largest all-reduce size; 0 = no threshold */
+} pf_nccljudge_plan;
+
+/* Add "nccl_log" (parsed log_text, may be NULL) and, when the rank failed,
+ * "diagnosis" (nccl_class.h) to one rank's results. */
+void pf_nccljudge_annotate(json_t *rank_result, const char *log_text);
+
+/* Build the section: {"nranks", "ranks": [...], "all_reduce": [merged rows],
+ * "all_gather": [...], "p2p": [...]}.  Takes a reference to ranks. */
+json_t *pf_nccljudge_section(json_t *ranks);
+
+/* Add the checks to run for node (NULL: cluster-wide).  capture may be NULL
+ * (no packet capture) or the object of nccl_pcap.h. */
+void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *section, const json_t *capture,
+                         const pf_nccljudge_plan *plan);
+
+#endif

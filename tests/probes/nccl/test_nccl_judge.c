@@ -1,0 +1,138 @@
+/* test_nccl_judge.c -- the coordinator-side judge: merging rank results and
+ * deciding nccl.init / p2p / allreduce / allgather / transport, one row per
+ * real case (the shapes are those nccl_rank.c and nccl_log.c produce). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/record.h"
+#include "probes/nccl/nccl_judge.h"
+
+/* One rank: ok or failed, its log facts, its rows. */
+static json_t *rank(int r, const char *transport, const char *ifname, double t64, int wrong, const char *diag_cause,
+                    const char *diag_check, const char *phase)
+{
+    json_t *j = json_pack("{s:i, s:s, s:s, s:f}", "rank", r, "host", "n", "phase", phase ? phase : "done", "init_s", 0.5);
+    json_object_set_new(j, "nccl_log", json_pack("{s:s, s:[s], s:[{s:s, s:s}], s:b, s:i}", "version", "2.28.9",
+                                                  "transports", transport, "socket_interfaces", "ifname", ifname,
+                                                  "address", "10.0.0.1", "plugin_failed", 0, "nnodes", 2));
+    json_object_set_new(j, "all_reduce", json_pack("[{s:I, s:I, s:f, s:f, s:f, s:i}]", "bytes", (json_int_t)(64 << 20),
+                                                   "count", (json_int_t)(16 << 20), "time_us", t64, "algbw", 0.0,
+                                                   "busbw", 0.0, "wrong", wrong));
+    json_object_set_new(j, "p2p", json_pack("[{s:s, s:I, s:s, s:i, s:i, s:f, s:f, s:i}]", "name", "prefill", "bytes",
+                                            (json_int_t)(64 << 20), "direction", "forward", "from", r ? r - 1 : 1, "to",
+                                            r, "time_us", 1000.0, "gbps", 67.1, "wrong", 0));
+    if (diag_cause) {
+        json_object_set_new(j, "failure", json_pack("{s:s}", "phase", phase));
+        json_object_set_new(j, "diagnosis", json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "cause", diag_cause, "check",
+                                                      diag_check, "stage", "the collective", "skip",
+                                                      !strcmp(diag_cause, "no_gpu"), "what", "what happened", "remedy",
+                                                      "do this", "evidence", "the line"));
+        if (strcmp(phase, "done") && strncmp(phase, "all_", 4) && strncmp(phase, "p2p", 3))
+            json_object_del(j, "init_s");
+        json_object_del(j, "all_reduce");
+    }
+    return j;
+}
+
+typedef struct row {
+    const char *name;
+    json_t *ranks;
+    pf_nccljudge_plan plan;
+    const char *capture_busiest;
+    const char *id;
+    pf_status want;
+    const char *needle;
+} row;
+
+static void run_row(const row *r)
+{
+    json_t *s = pf_nccljudge_section(r->ranks);
+    json_t *cap = NULL;
+    if (r->capture_busiest)
+        cap = json_pack("{s:{s:{s:I}, s:{s:I}}}", "interfaces", r->capture_busiest, "bytes", (json_int_t)4100000000,
+                        "lo", "bytes", (json_int_t)1000);
+    char *argv[] = {"t", NULL};
+    pf_run *run = pf_run_new(1, argv);
+    pf_nccljudge_checks(run, NULL, s, cap, &r->plan);
+    pf_check *c = NULL;
+    for (size_t i = 0; i < pf_run_check_count(run); i++)
+        if (!strcmp(pf_check_id(pf_run_check(run, i)), r->id))
+            c = pf_run_check(run, i);
+    if (!c || pf_check_status(c) != r->want || (r->needle && !strstr(pf_check_summary(c), r->needle))) {
+        print_error("%s: %s %s, wanted %s '%s'\n", r->name, c ? pf_status_name(pf_check_status(c)) : "missing",
+                    c ? pf_check_summary(c) : "", pf_status_name(r->want), r->needle ? r->needle : "");
+        fail();
+    }
+    json_decref(s);
+    json_decref(cap);
+    pf_run_free(run);
+}
+
+static void test_rows(void **st)
+{
+    (void)st;
+    pf_nccljudge_plan none = {0}, sock_eth0 = {"eth0", "NET/Socket", 0}, ib = {"eth0", "NET/IB", 0},
+                      excl = {"^docker,lo", NULL, 0}, fast = {NULL, NULL, 5.0};
+    row rows[] = {
+        {"ok, as planned", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 20000, 0, 0, 0, 0),
+                                     rank(1, "NET/Socket", "eth0", 22000, 0, 0, 0, 0)),
+         sock_eth0, NULL, "nccl.transport", PF_PASS, "NET/Socket over eth0 10.0.0.1, as planned"},
+        {"merged time is the slowest rank's", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 20000, 0, 0, 0, 0),
+                                                        rank(1, "NET/Socket", "eth0", 40000, 0, 0, 0, 0)),
+         none, NULL, "nccl.allreduce", PF_PASS, "busbw 1.68 GB/s at 64 MiB (40000 us)"},
+        {"IB planned, Socket used", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                              rank(1, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0)),
+         ib, NULL, "nccl.transport", PF_FAIL, "NCCL used NET/Socket, the plan expected NET/IB"},
+        {"Socket on the wrong NIC", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                              rank(1, "NET/Socket", "docker0", 2e4, 0, 0, 0, 0)),
+         sock_eth0, NULL, "nccl.transport", PF_FAIL, "rank 1's NET/Socket uses docker0"},
+        {"exclusion list honoured", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                              rank(1, "NET/Socket", "docker0", 2e4, 0, 0, 0, 0)),
+         excl, NULL, "nccl.transport", PF_FAIL, "docker0"},
+        {"capture: traffic on an excluded NIC", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                                          rank(1, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0)),
+         sock_eth0, "eth1", "nccl.transport", PF_FAIL, "went over eth1"},
+        {"capture agrees", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                     rank(1, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0)),
+         sock_eth0, "eth0", "nccl.transport", PF_PASS, "captured 4100.0 MB over eth0"},
+        {"corrupted data", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                     rank(1, "NET/Socket", "eth0", 2e4, 7, 0, 0, 0)),
+         none, NULL, "nccl.allreduce", PF_FAIL, "7 wrong elements"},
+        {"below the required busbw", json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0),
+                                               rank(1, "NET/Socket", "eth0", 2e4, 0, 0, 0, 0)),
+         fast, NULL, "nccl.allreduce", PF_FAIL, "below the 5.00 GB/s required"},
+        {"root cause: the rank that died, not the one that saw it",
+         json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 0, 0, "peer_died", "nccl.allreduce", "all_reduce 64 MiB"),
+                   rank(1, "NET/Socket", "eth0", 0, 0, "rank_died", "nccl.allreduce", "all_reduce 64 MiB")),
+         none, NULL, "nccl.allreduce", PF_FAIL, "rank 1 (n) failed"},
+        {"init failed: later checks skip",
+         json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 0, 0, "no_interface", "nccl.init", "bootstrap"),
+                   rank(1, "NET/Socket", "eth0", 0, 0, "bootstrap_hang", "nccl.init", "init")),
+         none, NULL, "nccl.allreduce", PF_SKIP, "not formed"},
+        {"init failed: the cause, not the follow-up",
+         json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 0, 0, "bootstrap_hang", "nccl.init", "init"),
+                   rank(1, "NET/Socket", "eth0", 0, 0, "no_interface", "nccl.init", "bootstrap")),
+         none, NULL, "nccl.init", PF_FAIL, "rank 1"},
+        {"no GPU anywhere: skip, never pass",
+         json_pack("[o,o]", rank(0, "NET/Socket", "eth0", 0, 0, "no_gpu", "nccl.init", "load"),
+                   rank(1, "NET/Socket", "eth0", 0, 0, "no_gpu", "nccl.init", "load")),
+         none, NULL, "nccl.init", PF_SKIP, NULL},
+        {"no ranks at all", json_array(), none, NULL, "nccl.init", PF_ERROR, "no rank"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        run_row(&rows[i]);
+        json_decref(rows[i].ranks);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
