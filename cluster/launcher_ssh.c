@@ -1,4 +1,4 @@
-/* launch_ssh.c -- `--launcher ssh` (the default with --hosts/--hostfile):
+/* launcher_ssh.c -- `--launcher ssh` (the default with --hosts/--hostfile):
  * the OpenSSH client, one session per node, the agent command as the remote
  * command, the secret on stdin (hence no -n).
  *
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/launch.h"
+#include "cluster/launcher.h"
 
-void pf_launch_ssh_argv(const pf_launch_cfg *cfg, int node, pf_strv *argv)
+void pf_launcher_ssh_argv(const pf_launcher_cfg *cfg, int node, pf_strv *argv)
 {
     const pf_nodespec *s = &cfg->nodes->v[node];
     pf_strv_push(argv, "ssh");
@@ -46,20 +46,20 @@ void pf_launch_ssh_argv(const pf_launch_cfg *cfg, int node, pf_strv *argv)
     }
     pf_strv_push(argv, s->host);
     pf_strv_push(argv, "--");
-    pf_strv_push_owned(argv, pf_launch_agent_cmdline(cfg, node));
+    pf_strv_push_owned(argv, pf_launcher_agent_cmdline(cfg, node));
 }
 
-static int ssh_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
+static int ssh_start(pf_launcher *l, const pf_launcher_cfg *cfg, pf_err *err)
 {
     char *line = pf_xasprintf("%s\n", cfg->secret_hex);
     int rc = 0;
     for (size_t i = 0; i < cfg->nodes->n && rc == 0; i++) {
         pf_strv argv = {0};
-        pf_launch_ssh_argv(cfg, (int)i, &argv);
+        pf_launcher_ssh_argv(cfg, (int)i, &argv);
         pf_strv_push_owned(&argv, NULL);
         argv.n--;
         pf_err e;
-        if (pf_launch_spawn(l, (int)i, argv.v, line, NULL, &e) < 0)
+        if (pf_launcher_spawn(l, (int)i, argv.v, line, NULL, &e) < 0)
             rc = pf_err_set(err, "--launcher ssh: %s (Debian: apt-get install openssh-client)", e.msg);
         pf_strv_free(&argv);
     }
@@ -90,4 +90,4 @@ static void ssh_explain(const char *node, const char *status, const char *tail, 
         snprintf(buf, len, "ssh %s: %s", status, tail);
 }
 
-const pf_launch_vt pf_launch_ssh = {.name = "ssh", .start = ssh_start, .explain = ssh_explain};
+const pf_launcher_vt pf_launcher_ssh = {.name = "ssh", .start = ssh_start, .explain = ssh_explain};

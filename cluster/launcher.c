@@ -1,12 +1,12 @@
-/* launch.c -- what every launcher shares: children, their output, their end.
+/* launcher.c -- what every launcher shares: children, their output, their end.
  *
- * Each child runs in its own process group (setpgid), so pf_launch_stop can
+ * Each child runs in its own process group (setpgid), so pf_launcher_stop can
  * kill what it started -- ssh and its ControlMaster, mpirun and its orted,
  * the Ray helper -- and nothing else.  Output (stdout and stderr together)
  * is kept as a ring of the last 4 KiB: enough for "ssh: connect to host ...
  * timed out" and never unbounded.
  */
-#include "cluster/launch.h"
+#include "cluster/launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,33 +30,33 @@ typedef struct child {
     char tool[64];
 } child;
 
-struct pf_launch {
-    const pf_launch_vt *vt;
-    const pf_launch_cfg *cfg;
+struct pf_launcher {
+    const pf_launcher_vt *vt;
+    const pf_launcher_cfg *cfg;
     child *c;
     size_t n;
 };
 
-const pf_launch_vt *pf_launch_find(const char *name)
+const pf_launcher_vt *pf_launcher_find(const char *name)
 {
-    static const pf_launch_vt *const all[] = {&pf_launch_ssh, &pf_launch_exec, &pf_launch_mpirun,
-                                              &pf_launch_srun, &pf_launch_ray, &pf_launch_manual};
+    static const pf_launcher_vt *const all[] = {&pf_launcher_ssh, &pf_launcher_exec, &pf_launcher_mpirun,
+                                              &pf_launcher_srun, &pf_launcher_ray, &pf_launcher_manual};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->name, name) == 0)
             return all[i];
     return NULL;
 }
 
-const char *pf_launch_name(const pf_launch *l) { return l->vt->name; }
+const char *pf_launcher_name(const pf_launcher *l) { return l->vt->name; }
 
-pf_launch *pf_launch_start(const pf_launch_vt *vt, const pf_launch_cfg *cfg, pf_err *err)
+pf_launcher *pf_launcher_start(const pf_launcher_vt *vt, const pf_launcher_cfg *cfg, pf_err *err)
 {
-    pf_launch *l = pf_xcalloc(1, sizeof *l);
+    pf_launcher *l = pf_xcalloc(1, sizeof *l);
     l->vt = vt;
     l->cfg = cfg;
     if (vt->start(l, cfg, err) < 0) {
-        pf_launch_stop(l, 0.5);
-        pf_launch_free(l);
+        pf_launcher_stop(l, 0.5);
+        pf_launcher_free(l);
         return NULL;
     }
     return l;
@@ -72,7 +72,7 @@ static bool word_safe(const char *w)
     return true;
 }
 
-void pf_launch_agent_argv(const pf_launch_cfg *cfg, int node, pf_strv *out)
+void pf_launcher_agent_argv(const pf_launcher_cfg *cfg, int node, pf_strv *out)
 {
     const pf_nodespec *s = node >= 0 ? &cfg->nodes->v[node] : NULL;
     pf_strv_push(out, s && s->bin ? s->bin : cfg->agent_bin ? cfg->agent_bin : "preflight");
@@ -100,10 +100,10 @@ void pf_launch_agent_argv(const pf_launch_cfg *cfg, int node, pf_strv *out)
         pf_strv_push(out, cfg->agent_args->v[i]);
 }
 
-char *pf_launch_agent_cmdline(const pf_launch_cfg *cfg, int node)
+char *pf_launcher_agent_cmdline(const pf_launcher_cfg *cfg, int node)
 {
     pf_strv a = {0};
-    pf_launch_agent_argv(cfg, node, &a);
+    pf_launcher_agent_argv(cfg, node, &a);
     size_t cap = 16;
     for (size_t i = 0; i < a.n; i++)
         cap += 4 * strlen(a.v[i]) + 4;
@@ -129,7 +129,7 @@ char *pf_launch_agent_cmdline(const pf_launch_cfg *cfg, int node)
     return s;
 }
 
-int pf_launch_spawn(pf_launch *l, int node, char *const argv[], const char *stdin_data,
+int pf_launcher_spawn(pf_launcher *l, int node, char *const argv[], const char *stdin_data,
                     const char *const *env_set, pf_err *err)
 {
     int out[2], in[2], st[2];
@@ -194,7 +194,7 @@ int pf_launch_spawn(pf_launch *l, int node, char *const argv[], const char *stdi
     return 0;
 }
 
-size_t pf_launch_pollfds(pf_launch *l, struct pollfd *fds, size_t max)
+size_t pf_launcher_pollfds(pf_launcher *l, struct pollfd *fds, size_t max)
 {
     size_t k = 0;
     for (size_t i = 0; l && i < l->n && k < max; i++)
@@ -220,7 +220,7 @@ static void tail_add(child *c, const char *buf, size_t n)
     c->tail[c->tail_len] = 0;
 }
 
-void pf_launch_service(pf_launch *l)
+void pf_launcher_service(pf_launcher *l)
 {
     for (size_t i = 0; l && i < l->n; i++) {
         child *c = &l->c[i];
@@ -258,7 +258,7 @@ void pf_launch_service(pf_launch *l)
     }
 }
 
-static child *child_for(pf_launch *l, int node)
+static child *child_for(pf_launcher *l, int node)
 {
     for (size_t i = 0; l && i < l->n; i++)
         if (l->c[i].node == node || l->c[i].node < 0)
@@ -266,7 +266,7 @@ static child *child_for(pf_launch *l, int node)
     return NULL;
 }
 
-const char *pf_launch_node_tail(pf_launch *l, int node)
+const char *pf_launcher_node_tail(pf_launcher *l, int node)
 {
     child *c = child_for(l, node);
     return c ? c->tail : "";
@@ -295,7 +295,7 @@ static void last_lines(const char *tail, char *buf, size_t len)
         pf_strlcpy(buf, "(no output)", len);
 }
 
-bool pf_launch_node_ended(pf_launch *l, int node, char *why, size_t len)
+bool pf_launcher_node_ended(pf_launcher *l, int node, char *why, size_t len)
 {
     child *c = child_for(l, node);
     if (!c || !c->ended)
@@ -319,7 +319,7 @@ bool pf_launch_node_ended(pf_launch *l, int node, char *why, size_t len)
     return true;
 }
 
-void pf_launch_stop(pf_launch *l, double grace_s)
+void pf_launcher_stop(pf_launcher *l, double grace_s)
 {
     if (!l)
         return;
@@ -337,7 +337,7 @@ void pf_launch_stop(pf_launch *l, double grace_s)
     }
     double end = pf_now() + grace_s;
     while (any && pf_now() < end) {
-        pf_launch_service(l);
+        pf_launcher_service(l);
         any = false;
         for (size_t i = 0; i < l->n; i++)
             any |= !l->c[i].ended;
@@ -360,7 +360,7 @@ void pf_launch_stop(pf_launch *l, double grace_s)
     }
 }
 
-void pf_launch_free(pf_launch *l)
+void pf_launcher_free(pf_launcher *l)
 {
     if (!l)
         return;

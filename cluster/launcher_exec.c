@@ -1,4 +1,4 @@
-/* launch_exec.c -- `--launcher exec --exec-template 'CMD {host} {cmd}'`:
+/* launcher_exec.c -- `--launcher exec --exec-template 'CMD {host} {cmd}'`:
  * one child per node from a template, for `ip netns exec {host} {cmd}`,
  * `docker exec -i {host} {cmd}`, `kubectl exec -i {host} -- {cmd}`, pdsh...
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/launch.h"
+#include "cluster/launcher.h"
 
 /* Split into words; -1 on an unterminated quote. */
 static int split_words(const char *t, pf_strv *out)
@@ -56,7 +56,7 @@ static char *subst(const char *w, const char *key, const char *val)
     return r;
 }
 
-int pf_launch_exec_argv(const char *tmpl, const pf_launch_cfg *cfg, int node, pf_strv *argv,
+int pf_launcher_exec_argv(const char *tmpl, const pf_launcher_cfg *cfg, int node, pf_strv *argv,
                         pf_err *err)
 {
     pf_strv words = {0};
@@ -69,7 +69,7 @@ int pf_launch_exec_argv(const char *tmpl, const pf_launch_cfg *cfg, int node, pf
     for (size_t i = 0; i < words.n; i++) {
         const char *w = words.v[i];
         if (strcmp(w, "{cmd}") == 0) {
-            pf_launch_agent_argv(cfg, node, argv);
+            pf_launcher_agent_argv(cfg, node, argv);
             has_cmd = true;
             continue;
         }
@@ -77,7 +77,7 @@ int pf_launch_exec_argv(const char *tmpl, const pf_launch_cfg *cfg, int node, pf
         char *b = subst(a, "{name}", s->name);
         free(a);
         if (strstr(b, "{cmd}")) {
-            char *line = pf_launch_agent_cmdline(cfg, node);
+            char *line = pf_launcher_agent_cmdline(cfg, node);
             char *c = subst(b, "{cmd}", line);
             free(line);
             free(b);
@@ -94,7 +94,7 @@ int pf_launch_exec_argv(const char *tmpl, const pf_launch_cfg *cfg, int node, pf
     return 0;
 }
 
-static int exec_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
+static int exec_start(pf_launcher *l, const pf_launcher_cfg *cfg, pf_err *err)
 {
     if (!cfg->exec_template)
         return pf_err_set(err, "--launcher exec needs --exec-template 'CMD {host} {cmd}'");
@@ -102,12 +102,12 @@ static int exec_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
     int rc = 0;
     for (size_t i = 0; i < cfg->nodes->n && rc == 0; i++) {
         pf_strv argv = {0};
-        rc = pf_launch_exec_argv(cfg->exec_template, cfg, (int)i, &argv, err);
+        rc = pf_launcher_exec_argv(cfg->exec_template, cfg, (int)i, &argv, err);
         if (rc == 0) {
             pf_strv_push_owned(&argv, NULL);
             argv.n--;
             pf_err e;
-            if (pf_launch_spawn(l, (int)i, argv.v, line, NULL, &e) < 0)
+            if (pf_launcher_spawn(l, (int)i, argv.v, line, NULL, &e) < 0)
                 rc = pf_err_set(err, "--launcher exec: %s", e.msg);
         }
         pf_strv_free(&argv);
@@ -116,4 +116,4 @@ static int exec_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
     return rc;
 }
 
-const pf_launch_vt pf_launch_exec = {.name = "exec", .start = exec_start, .explain = NULL};
+const pf_launcher_vt pf_launcher_exec = {.name = "exec", .start = exec_start, .explain = NULL};

@@ -1,11 +1,11 @@
-/* launch.h -- starting `preflight agent` on every node through an existing
+/* launcher.h -- starting `preflight agent` on every node through an existing
  * engine (ssh, a command template, mpirun, srun, Ray, or the user's hands).
  *
  * One vtable per launcher (curl's vtls/ is the model): launch.c holds what
  * they share -- spawning a local child in its own process group with the
  * secret on its stdin or in its environment, collecting the tail of its
  * output, reaping it, and explaining why a node's launch ended -- and each
- * launch_<name>.c only says which children to start and how to read their
+ * launcher_<name>.c only says which children to start and how to read their
  * failures.  A launcher that needs one child per node (ssh, exec) starts
  * one per node; one that places all agents itself (mpirun, srun, ray)
  * starts one child for every node.
@@ -16,11 +16,11 @@
  *
  * Children are supervised by the coordinator's event loop (pollfds +
  * service), so they cannot go through the blocking pf_proc_run; every one
- * is killed (its whole process group) by pf_launch_stop, which the
+ * is killed (its whole process group) by pf_launcher_stop, which the
  * coordinator always calls, so nothing outlives the run here.
  */
-#ifndef PF_LAUNCH_H
-#define PF_LAUNCH_H
+#ifndef PF_LAUNCHER_H
+#define PF_LAUNCHER_H
 
 #include <poll.h>
 #include <stdbool.h>
@@ -29,7 +29,7 @@
 #include "cluster/nodelist.h"
 #include "core/util.h"
 
-typedef struct pf_launch_cfg {
+typedef struct pf_launcher_cfg {
     const pf_nodelist *nodes;
     const char *join;          /* HOST:PORT the agents connect back to */
     const char *secret_hex;    /* 64 hex digits; stdin or environment only */
@@ -42,60 +42,60 @@ typedef struct pf_launch_cfg {
     const char *python;        /* python3 that has ray (ray launcher) */
     const char *secret_file;   /* manual: where the secret was written (0600) */
     const pf_strv *agent_args; /* extra agent flags (--env ..., --keepalive ...) */
-} pf_launch_cfg;
+} pf_launcher_cfg;
 
-typedef struct pf_launch pf_launch;
+typedef struct pf_launcher pf_launcher;
 
-typedef struct pf_launch_vt {
+typedef struct pf_launcher_vt {
     const char *name;
-    /* Start the children (pf_launch_spawn).  -1 with err when nothing could
+    /* Start the children (pf_launcher_spawn).  -1 with err when nothing could
      * be started (e.g. the tool is not installed: the message says how to
      * install it). */
-    int (*start)(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err);
+    int (*start)(pf_launcher *l, const pf_launcher_cfg *cfg, pf_err *err);
     /* Turn a child's ended state + output tail into one sentence for the
      * node's failure ("ssh: Permission denied (publickey) -- BatchMode is on,
      * so no password is asked: install your key with ssh-copy-id HOST").
      * NULL: the generic "<tool> exited N: <last line>". */
     void (*explain)(const char *node, const char *status, const char *tail, char *buf, size_t len);
-} pf_launch_vt;
+} pf_launcher_vt;
 
 /* The launchers, by --launcher name: ssh, exec, mpirun, srun, ray, manual. */
-const pf_launch_vt *pf_launch_find(const char *name);
-extern const pf_launch_vt pf_launch_ssh, pf_launch_exec, pf_launch_mpirun, pf_launch_srun,
-    pf_launch_ray, pf_launch_manual;
+const pf_launcher_vt *pf_launcher_find(const char *name);
+extern const pf_launcher_vt pf_launcher_ssh, pf_launcher_exec, pf_launcher_mpirun, pf_launcher_srun,
+    pf_launcher_ray, pf_launcher_manual;
 
-pf_launch *pf_launch_start(const pf_launch_vt *vt, const pf_launch_cfg *cfg, pf_err *err);
+pf_launcher *pf_launcher_start(const pf_launcher_vt *vt, const pf_launcher_cfg *cfg, pf_err *err);
 /* For launchers: start argv as a child serving node index `node` (-1: all
  * nodes).  stdin_data (may be NULL) is written to its stdin, which is then
  * kept open (an agent reads its secret line from it; ssh must not see EOF
  * early); env_set entries ("K=V") are added to its environment. */
-int pf_launch_spawn(pf_launch *l, int node, char *const argv[], const char *stdin_data,
+int pf_launcher_spawn(pf_launcher *l, int node, char *const argv[], const char *stdin_data,
                     const char *const *env_set, pf_err *err);
 /* The agent command line for node i: agent_bin agent --join J --node-name N
  * plus cfg->agent_args (no secret). */
-void pf_launch_agent_argv(const pf_launch_cfg *cfg, int node, pf_strv *out);
+void pf_launcher_agent_argv(const pf_launcher_cfg *cfg, int node, pf_strv *out);
 /* The same words joined for a remote shell (safe: every word is checked to
  * be made of [A-Za-z0-9._:/=,@+-]; others are single-quoted). */
-char *pf_launch_agent_cmdline(const pf_launch_cfg *cfg, int node);
+char *pf_launcher_agent_cmdline(const pf_launcher_cfg *cfg, int node);
 
 /* exec launcher: the argv for node i from a template (exposed for tests). */
-int pf_launch_exec_argv(const char *tmpl, const pf_launch_cfg *cfg, int node, pf_strv *argv,
+int pf_launcher_exec_argv(const char *tmpl, const pf_launcher_cfg *cfg, int node, pf_strv *argv,
                         pf_err *err);
 /* ssh launcher: the argv for node i (exposed for tests). */
-void pf_launch_ssh_argv(const pf_launch_cfg *cfg, int node, pf_strv *argv);
+void pf_launcher_ssh_argv(const pf_launcher_cfg *cfg, int node, pf_strv *argv);
 
 /* Event-loop integration: fill up to max pollfds (output pipes); returns the
  * count.  service() reads output and reaps children that ended. */
-size_t pf_launch_pollfds(pf_launch *l, struct pollfd *fds, size_t max);
-void pf_launch_service(pf_launch *l);
+size_t pf_launcher_pollfds(pf_launcher *l, struct pollfd *fds, size_t max);
+void pf_launcher_service(pf_launcher *l);
 /* True when the child serving node i (or all nodes) has ended; why gets the
  * explanation.  A launcher with no child (manual) never ends. */
-bool pf_launch_node_ended(pf_launch *l, int node, char *why, size_t len);
+bool pf_launcher_node_ended(pf_launcher *l, int node, char *why, size_t len);
 /* The last output lines of the child serving node i ("" if none). */
-const char *pf_launch_node_tail(pf_launch *l, int node);
+const char *pf_launcher_node_tail(pf_launcher *l, int node);
 /* SIGTERM every child's process group, wait up to grace_s, then SIGKILL. */
-void pf_launch_stop(pf_launch *l, double grace_s);
-void pf_launch_free(pf_launch *l);
-const char *pf_launch_name(const pf_launch *l);
+void pf_launcher_stop(pf_launcher *l, double grace_s);
+void pf_launcher_free(pf_launcher *l);
+const char *pf_launcher_name(const pf_launcher *l);
 
 #endif

@@ -1,4 +1,4 @@
-/* launch_mpirun.c -- `--launcher mpirun`: Open MPI's mpirun places one agent
+/* launcher_mpirun.c -- `--launcher mpirun`: Open MPI's mpirun places one agent
  * per node (--map-by ppr:1:node); each agent takes its name from its rank
  * (OMPI_COMM_WORLD_RANK, or PMI_RANK under MPICH) in the --node-names list,
  * which is the host order.  mpirun gives stdin to rank 0 only, so the secret
@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "cluster/auth.h"
-#include "cluster/launch.h"
+#include "cluster/launcher.h"
 
-static int mpirun_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
+static int mpirun_start(pf_launcher *l, const pf_launcher_cfg *cfg, pf_err *err)
 {
     pf_strv argv = {0};
     pf_strv_push(&argv, "mpirun");
@@ -42,14 +42,14 @@ static int mpirun_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
     pf_strv_push(&argv, "plm_rsh_agent");
     pf_strv_push_owned(&argv, pf_xasprintf("ssh -o BatchMode=yes -o ConnectTimeout=%d -o StrictHostKeyChecking=accept-new",
                                            cfg->connect_timeout_s > 0 ? (int)(cfg->connect_timeout_s + 0.999) : 5));
-    pf_launch_agent_argv(cfg, -1, &argv);
+    pf_launcher_agent_argv(cfg, -1, &argv);
     pf_strv_push_owned(&argv, NULL);
     argv.n--;
     char *env = pf_xasprintf("%s=%s", PF_AUTH_ENV, cfg->secret_hex);
     const char *envs[] = {env, NULL};
     pf_err e;
     int rc = 0;
-    if (pf_launch_spawn(l, -1, argv.v, NULL, envs, &e) < 0)
+    if (pf_launcher_spawn(l, -1, argv.v, NULL, envs, &e) < 0)
         rc = pf_err_set(err, "--launcher mpirun: %s (Debian: apt-get install openmpi-bin)", e.msg);
     /* The child has its own copy; the string is ours to drop now. */
     free(env);
@@ -57,4 +57,4 @@ static int mpirun_start(pf_launch *l, const pf_launch_cfg *cfg, pf_err *err)
     return rc;
 }
 
-const pf_launch_vt pf_launch_mpirun = {.name = "mpirun", .start = mpirun_start, .explain = NULL};
+const pf_launcher_vt pf_launcher_mpirun = {.name = "mpirun", .start = mpirun_start, .explain = NULL};
