@@ -92,7 +92,7 @@ json_t *pf_mtu_probe(const json_t *ep, double timeout_s)
     double t0 = pf_now();
     for (int round = 0; round < 2; round++) {
         for (int k = 0; k < n; k++) {
-            if (echoed[k] || send_err[k] == EMSGSIZE)
+            if (echoed[k] || send_err[k])
                 continue;
             size_t len = (size_t)(sizes[k] - hdr);
             memcpy(buf, "PFM1", 4);
@@ -106,7 +106,7 @@ json_t *pf_mtu_probe(const json_t *ep, double timeout_s)
         for (;;) {
             bool all = true;
             for (int k = 0; k < n; k++)
-                all &= echoed[k] || send_err[k] == EMSGSIZE;
+                all &= echoed[k] || send_err[k];
             double left = until - pf_now();
             if (all || left <= 0)
                 break;
@@ -125,7 +125,7 @@ json_t *pf_mtu_probe(const json_t *ep, double timeout_s)
         }
         bool all = true;
         for (int k = 0; k < n; k++)
-            all &= echoed[k] || send_err[k] == EMSGSIZE;
+            all &= echoed[k] || send_err[k];
         if (all)
             break;
     }

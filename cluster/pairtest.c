@@ -564,7 +564,7 @@ json_t *pf_pair_probe(const json_t *req, pf_err *err)
     if (wants(tests, "mtu") && json_array_size(eps) > 0) {
         json_t *arr = json_array();
         json_array_foreach(eps, i, ep)
-            json_array_append_new(arr, pf_mtu_probe(ep, clamp_left(t_end, 2.0)));
+            json_array_append_new(arr, pf_mtu_probe(ep, clamp_left(t_end, num(req, "mtu_timeout_s", 1.0))));
         json_object_set_new(out, "mtu", arr);
     }
     if (wants(tests, "gloo") && json_object_get(req, "gloo"))

@@ -27,6 +27,7 @@
  *    "tests":["reach","bandwidth","mtu","ports","gloo"],
  *    "deadline_s":10,                      the whole probe, every test included
  *    "connect_timeout_s":1, "connects":3,  per reach connect / connects per address
+ *    "mtu_timeout_s":1,                    how long lost MTU probes are awaited
  *    "bandwidth":{"addr":"10.0.0.1","bytes":268435456,"seconds":2,"streams":4},
  *    "ports":[{"port":6379,"name":"ray-gcs","addr":"10.0.0.1"}, ...],
  *    "gloo":{"self":"10.0.0.2","peer":{"addr":"10.0.0.1","port":40123},
