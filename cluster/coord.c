@@ -84,6 +84,7 @@ typedef struct coord {
     json_t *refused;    /* [{peer, reason}] */
     json_t *phases;     /* [{name, seconds}] */
     double t0, phase_start;
+    const char *join;   /* HOST:PORT the agents dial */
     int *running;       /* run_jobs: job index + 1 per source node */
 } coord;
 
@@ -547,8 +548,14 @@ static void phase_join(coord *c)
                       c->o->join_s, tail);
         else
             node_fail(c, (int)i, "did not join within %.0f s (no connection came from it; can it reach %s?)",
-                      c->o->join_s, c->o->advertise ? c->o->advertise : "the coordinator");
+                      c->o->join_s, c->join);
     }
+    /* The record holds the nodes that joined, in pipeline order (the judge
+     * reads stage order from node order); the others are named in the
+     * "cluster" section's join_errors. */
+    for (size_t i = 0; i < c->nn; i++)
+        if (c->n[i].st == N_JOINED)
+            c->n[i].rn = pf_run_add_node(c->run, c->n[i].spec->name, c->n[i].spec->host);
     phase_end(c, t);
 }
 
@@ -885,15 +892,20 @@ static void bye_all(coord *c)
  * architectures); a join failure makes the check fail whatever it says. */
 static void judge_join(coord *c)
 {
-    size_t joined = 0;
-    char failed[2000] = "";
+    /* Nodes that failed after joining are in the record (with what they
+     * sent so far), so the judge counts them as present: say it here. */
+    size_t ok = 0, late = 0;
+    char failed[2000] = "", late_failed[2000] = "";
     for (size_t i = 0; i < c->nn; i++) {
-        if (c->n[i].st != N_FAILED) {
-            joined++;
+        cnode *n = &c->n[i];
+        if (n->st != N_FAILED) {
+            ok++;
             continue;
         }
-        size_t l = strlen(failed);
-        snprintf(failed + l, sizeof failed - l, "%s%s %s", l ? "; " : "", c->n[i].spec->name, c->n[i].why);
+        char *buf = n->rn ? late_failed : failed;
+        size_t l = strlen(buf);
+        snprintf(buf + l, sizeof failed - l, "%s%s %s", l ? "; " : "", n->spec->name, n->why);
+        late += n->rn != NULL;
     }
     pf_check *nc = NULL;
     for (size_t i = 0; i < pf_run_check_count(c->run); i++) {
@@ -901,13 +913,11 @@ static void judge_join(coord *c)
         if (strcmp(pf_check_id(k), "cluster.nodes") == 0 && !pf_check_node(k))
             nc = k;
     }
-    if (nc && joined == c->nn)
-        return; /* the judge's verdict stands */
-    if (nc) {
-        pf_check_set(nc, PF_FAIL, "%zu of %zu nodes took part: %s (%s)", joined, c->nn, failed, pf_check_summary(nc));
-    } else {
+    if (nc && !late)
+        return; /* the judge named the nodes that never joined */
+    if (!nc) {
         nc = pf_check_add(c->run, NULL, "cluster.nodes");
-        if (joined == c->nn) {
+        if (ok == c->nn) {
             char list[1200] = "";
             for (size_t i = 0; i < c->nn; i++) {
                 size_t l = strlen(list);
@@ -915,25 +925,32 @@ static void judge_join(coord *c)
                          c->n[i].machine[0] ? c->n[i].machine : "?");
             }
             pf_check_set(nc, PF_PASS, "all %zu nodes joined: %s", c->nn, list);
-        } else {
-            pf_check_set(nc, PF_FAIL, "%zu of %zu nodes took part: %s", joined, c->nn, failed);
+            return;
         }
+        pf_check_set(nc, PF_FAIL, "%zu of %zu nodes completed the run: %s%s%s", ok, c->nn, failed,
+                     *failed && *late_failed ? "; " : "", late_failed);
+    } else {
+        char *prev = pf_xstrdup(pf_check_summary(nc));
+        pf_check_set(nc, PF_FAIL, "%zu of %zu nodes completed the run: %s (%s)", ok, c->nn, late_failed, prev);
+        free(prev);
     }
-    if (joined != c->nn)
-        pf_check_remedy(nc, "fix the named nodes (the reason is the launcher's or the agent's own words) and run again; "
-                            "the results of the other nodes are kept in this record");
+    pf_check_remedy(nc, "fix the named nodes (the reason is the launcher's or the agent's own words) and run "
+                        "again; the results of the other nodes are kept in this record");
 }
 
-static json_t *cluster_section(coord *c, const char *advertise, int port, const char *launcher, json_t *probes)
+static json_t *cluster_section(coord *c, const char *advertise, int port, const char *launcher)
 {
-    json_t *nodes = json_array();
+    json_t *nodes = json_array(), *expected = json_array(), *join_errors = json_object();
     for (size_t i = 0; i < c->nn; i++) {
         cnode *n = &c->n[i];
+        json_array_append_new(expected, json_string(n->spec->name));
         json_t *o = json_pack("{s:s,s:s,s:i,s:s}", "name", n->spec->name, "host", n->spec->host, "stage",
                               n->spec->stage, "state", n->st == N_FAILED ? "failed" : "joined");
-        if (n->st == N_FAILED)
+        if (n->st == N_FAILED) {
             json_object_set_new(o, "why", json_string(n->why));
-        else
+            json_object_set_new(join_errors, n->spec->name, json_string(n->why));
+        }
+        if (n->joined_at > 0)
             json_object_set_new(o, "joined_at_s", json_real(n->joined_at));
         if (n->peer_ip[0])
             json_object_set_new(o, "control_address", json_string(n->peer_ip));
@@ -943,13 +960,21 @@ static json_t *cluster_section(coord *c, const char *advertise, int port, const 
             json_object_set_new(o, "hostname", json_string(n->hostname));
         if (n->version[0])
             json_object_set_new(o, "agent_version", json_string(n->version));
-        if (n->listen)
-            json_object_set(o, "listen", n->listen);
         json_array_append_new(nodes, o);
     }
-    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:O,s:O,s:o}", "launcher", launcher, "coordinator", advertise, "port",
-                     port, "node_source", c->nl->source ? c->nl->source : "", "nodes", nodes, "phases", c->phases,
-                     "refused", c->refused, "probes", probes);
+    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:O,s:O}", "launcher", launcher, "coordinator", advertise,
+                     "port", port, "node_source", c->nl->source ? c->nl->source : "", "expected", expected,
+                     "join_errors", join_errors, "nodes", nodes, "phases", c->phases, "refused", c->refused);
+}
+
+/* The pair-test results as the judge reads them (cluster/judge.h). */
+static json_t *pairs_section(coord *c, json_t *probes)
+{
+    json_t *listen = json_object();
+    for (size_t i = 0; i < c->nn; i++)
+        if (c->n[i].listen)
+            json_object_set(listen, c->n[i].spec->name, c->n[i].listen);
+    return json_pack("{s:o,s:O}", "listen", listen, "probes", probes);
 }
 
 int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, pf_launcher_cfg *lc,
@@ -980,6 +1005,7 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         close(fd);
     }
     lc->join = join;
+    c.join = join;
     lc->secret_hex = secret;
     lc->nodes = nl;
     lc->secret_file = o->secret_file;
@@ -989,7 +1015,6 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
     for (size_t i = 0; i < c.nn; i++) {
         c.n[i].spec = &nl->v[i];
         c.n[i].conn = -1;
-        c.n[i].rn = pf_run_add_node(run, nl->v[i].name, nl->v[i].host);
     }
     c.refused = json_array();
     c.phases = json_array();
@@ -1013,7 +1038,10 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         }
         phase_nccl(&c);
         bye_all(&c);
-        pf_run_set_section(run, "cluster", cluster_section(&c, advertise, port, vt->name, probes));
+        pf_run_set_section(run, "cluster", cluster_section(&c, advertise, port, vt->name));
+        if (o->pairs)
+            pf_run_set_section(run, "pairs", pairs_section(&c, probes));
+        json_decref(probes);
         double t = pf_now();
         c.phase = "judge";
 #ifdef PF_HAVE_JUDGE
