@@ -4,6 +4,7 @@
  */
 #include "cluster/cluster_cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,8 @@ static void usage(FILE *f)
             "  --no-pairs            skip the pair tests\n"
             "  --all-pairs-bandwidth bandwidth on every pair, not only stage i -> i+1\n"
             "  --bw-seconds S        per bandwidth probe (default 1)   --bw-streams N (default 1)\n"
+            "  --ports P,P,...       ports the launch needs, held open on every node and probed from\n"
+            "                        every peer (e.g. 6379,8265 for Ray, the server's port)\n"
             "  --plan DIR            write the per-node env files and launch lines (preflight plan)\n"
             "Node checks (as in preflight check; hostfile keys override per node):\n"
             "  --arch X.Y  --venv DIR  --model DIR  --pp N  --mem-fraction-static F  --timeout S\n"
@@ -206,7 +209,7 @@ int pf_cluster_main(int argc, char **argv)
         static const char *const valued[] = {"--hosts", "--hostfile", "--launcher", "--exec-template", "-o",
                                              "--agent-path", "--listen", "--join-timeout", "--checks-timeout",
                                              "--pairs-timeout", "--keepalive", "--bw-seconds", "--bw-streams",
-                                             "--plan", "--only", "--secret-file", "--env", NULL};
+                                             "--plan", "--only", "--secret-file", "--env", "--ports", NULL};
         bool known = false;
         for (const char *const *k = valued; *k; k++)
             known |= strcmp(a, *k) == 0;
@@ -239,6 +242,20 @@ int pf_cluster_main(int argc, char **argv)
             listen = v;
         else if (strcmp(a, "--plan") == 0)
             co.plan_dir = v;
+        else if (strcmp(a, "--ports") == 0) {
+            char *copy = pf_xstrdup(v), *save = NULL;
+            for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                char *end;
+                long pn = strtol(p, &end, 10);
+                if (*end || pn < 1 || pn > 65535 || co.nports >= 16) {
+                    free(copy);
+                    rc = bad("--ports '%s': give up to 16 port numbers 1-65535, comma-separated", v);
+                    goto out;
+                }
+                co.ports[co.nports++] = (int)pn;
+            }
+            free(copy);
+        }
         else if (strcmp(a, "--only") == 0)
             only = v;
         else if (strcmp(a, "--secret-file") == 0)
@@ -364,6 +381,9 @@ int pf_cluster_main(int argc, char **argv)
         .python = "python3",
         .agent_args = &agent_args,
     };
+    /* A child that exits at once (no such host) closes its stdin before the
+     * secret is written: that must be an error to read, not a SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     pf_run *run = pf_run_new(argc, argv);
     if (pf_coord_run(run, &nl, vt, &lc, &co, &e) < 0) {
         fprintf(stderr, "preflight cluster: %s\n", e.msg);

@@ -49,7 +49,7 @@ typedef struct cnode {
     char why[900];
     int conn;           /* index in c->conns, -1 none */
     long req_id;        /* in flight, 0 none */
-    const char *req_type;
+    char req_type[32];  /* of the request in flight */
     json_t *reply;      /* last reply (owned) */
     json_t *listen;     /* listen reply result (owned) */
     double joined_at;
@@ -244,7 +244,7 @@ static int request(coord *c, int i, json_t *msg)
     json_decref(n->reply);
     n->reply = NULL;
     n->req_id = ++c->seq;
-    n->req_type = json_string_value(json_object_get(msg, "type"));
+    pf_strlcpy(n->req_type, json_string_value(json_object_get(msg, "type")), sizeof n->req_type);
     json_object_set_new(msg, "id", json_integer(n->req_id));
     return send_to(c, i, msg);
 }
@@ -514,7 +514,7 @@ static void fail_in_flight(coord *c, double seconds)
     for (size_t i = 0; i < c->nn; i++)
         if (c->n[i].st == N_JOINED && c->n[i].req_id)
             node_fail(c, (int)i, "did not answer %s within %.0f s (the agent hangs or the node is overloaded)",
-                      c->n[i].req_type ? c->n[i].req_type : c->phase, seconds);
+                      c->n[i].req_type[0] ? c->n[i].req_type : c->phase, seconds);
 }
 
 static bool reply_ok(cnode *n, const char **error)
@@ -596,7 +596,9 @@ static void phase_checks(coord *c)
 }
 
 /* The IPv4 addresses a peer would use to reach this node: every address
- * of an interface that is up, loopback excluded (facts.interfaces). */
+ * of an interface that is up and running (link present), loopback
+ * excluded (facts.interfaces).  A docker0 bridge without containers is
+ * not running, and every node has the same 172.17.0.1 there anyway. */
 static json_t *node_addresses(pf_node *rn)
 {
     json_t *out = json_array();
@@ -605,7 +607,7 @@ static json_t *node_addresses(pf_node *rn)
     const json_t *nif, *a;
     json_array_foreach(ifs, i, nif)
     {
-        if (!json_is_true(json_object_get(nif, "up")) ||
+        if (!json_is_true(json_object_get(nif, "up")) || json_is_false(json_object_get(nif, "running")) ||
             strcmp(json_string_value(json_object_get(nif, "kind")) ? json_string_value(json_object_get(nif, "kind")) : "", "loopback") == 0)
             continue;
         json_array_foreach(json_object_get(nif, "addresses"), j, a)
@@ -639,6 +641,13 @@ static void phase_listen(coord *c)
         const char *g = gloo_address(n->rn);
         if (g)
             json_object_set_new(req, "gloo_address", json_string(g));
+        if (c->o->nports) {
+            json_t *ports = json_array();
+            for (size_t k = 0; k < c->o->nports; k++)
+                json_array_append_new(ports, json_integer(c->o->ports[k]));
+            json_object_set_new(req, "ports", ports);
+            json_array_append_new(json_object_get(req, "tests"), json_string("ports"));
+        }
         request(c, (int)i, json_pack("{s:s,s:o}", "type", "listen", "req", req));
     }
     pump(c, c->phase_deadline, none_in_flight);
@@ -678,6 +687,18 @@ static json_t *probe_req(coord *c, const probe_job *j)
     } else {
         json_array_append_new(tests, json_string("reach"));
         json_array_append_new(tests, json_string("mtu"));
+        if (c->o->nports) {
+            json_t *ports = json_array();
+            for (size_t k = 0; k < c->o->nports; k++) {
+                int p = c->o->ports[k];
+                const char *name = p == 6379 ? "ray-gcs" : p == 8265 ? "ray-dashboard" : p == 10001 ? "ray-client" : NULL;
+                json_t *po = json_pack("{s:i}", "port", p);
+                json_object_set_new(po, "name", name ? json_string(name) : json_sprintf("port %d", p));
+                json_array_append_new(ports, po);
+            }
+            json_array_append_new(tests, json_string("ports"));
+            json_object_set_new(req, "ports", ports);
+        }
         const json_t *g = json_object_get(b->listen, "gloo");
         const char *self = gloo_address(a->rn);
         if (json_is_object(g) && json_object_get(g, "port") && self) {

@@ -45,6 +45,8 @@ typedef struct pf_coord_opts {
     double bw_seconds;         /* per bandwidth probe (default 1) */
     double bw_bytes;           /* cap per bandwidth probe (default 256 MiB) */
     int bw_streams;            /* default 1 */
+    int ports[16];             /* --ports: fixed ports the launch needs (Ray 6379, 8265, the server's) */
+    size_t nports;
     const char *plan_dir;      /* --plan DIR, NULL: none */
     const char *secret_file;   /* manual launcher: write the secret here (0600) */
     FILE *log;                 /* progress lines, NULL: quiet */

@@ -1,0 +1,12 @@
+# Cluster runtime: control plane, launchers, coordinator (docs/cluster.md,
+# "## Running it", "## Launchers", "## Control plane").
+
+# The simulated cluster: four namespaces wired like 2x Spark + 2x Thor,
+# agents through --launcher exec, faults via nftables and ip (root; else skipped).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_runtime_netns COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/cluster_netns.py $<TARGET_FILE:preflight>)
+else()
+  add_test(NAME cluster_runtime_netns COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
+endif()
+set_tests_properties(cluster_runtime_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 90 RUN_SERIAL TRUE)
