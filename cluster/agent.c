@@ -1,12 +1,12 @@
 /* agent.c -- see agent.h.
  *
- * The environment judged on this node is chosen before any check runs
- * (--env): "login" replaces this process's environment with what a login
- * shell on this node has (`bash -lc 'env -0'`), because that is what the
- * server started from an ssh session will see; "inherit" keeps the
- * environment the launcher gave (Ray workers' environment under --launcher
- * ray); "file:PATH" adds an env file (`preflight plan`'s format) on top of
- * the inherited one.  The choice is recorded as the node fact env_source.
+ * The environment judged on this node (--env, or the coordinator's
+ * run_checks "env"): "login" is what a login shell on this node exports
+ * (`bash -lc 'env -0'`), because that is what a server started from an ssh
+ * session sees; "inherit" is the environment the launcher gave (Ray
+ * workers' under --launcher ray); "file:PATH" is an env file in the format
+ * `preflight plan` writes (core/env.h).  The checks read it through the
+ * probe context; the runner records its source as the node fact env_source.
  */
 #include "cluster/agent.h"
 
@@ -26,6 +26,7 @@
 
 #include "cluster/auth.h"
 #include "cluster/proto.h"
+#include "core/env.h"
 #include "core/proc.h"
 #include "core/record.h"
 #include "probes/context.h"
@@ -38,8 +39,6 @@
 #endif
 #endif
 
-extern char **environ;
-
 typedef struct agent {
     const char *join;
     char name[64];
@@ -49,8 +48,6 @@ typedef struct agent {
     unsigned char key[PF_AUTH_KEY_LEN];
     int fd;
     double keepalive_s;
-    char env_source[512];
-    bool env_done;
 #ifdef PF_HAVE_PAIRTEST
     pf_pair_listener *listener;
 #endif
@@ -196,100 +193,65 @@ static int name_by_rank(const char *names, char *out, size_t len, pf_err *err)
     return rc;
 }
 
-/* Replace this process's environment with the NUL-separated NAME=VALUE
- * list in buf.  The strings are leaked on purpose: putenv keeps them. */
-static void env_replace(const char *buf, size_t len)
+/* The environment judged on this node, as data (core/env.h): the checks
+ * read it through the probe context, never this process's environ. */
+static pf_env *build_env(const char *mode, char *note, size_t nlen)
 {
-    clearenv();
-    for (size_t off = 0; off < len;) {
-        const char *e = buf + off;
-        size_t n = strnlen(e, len - off);
-        if (n && strchr(e, '=') && e[0] != '=')
-            putenv(pf_xstrdup(e));
-        off += n + 1;
+    note[0] = 0;
+    if (strcmp(mode, "inherit") == 0) {
+        pf_env *e = pf_env_from_process();
+        pf_env_set_source(e, "launcher");
+        return e;
     }
-}
-
-/* Apply a KEY=VALUE file on top of the environment (`export ` prefix,
- * single or double quotes without expansion; other lines refused). */
-static int env_file(const char *path, pf_err *err)
-{
-    pf_err e;
-    char *text = pf_read_file(path, 1 << 20, NULL, &e);
-    if (!text)
-        return pf_err_set(err, "env file: %s", e.msg);
-    int lineno = 0, rc = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
-        lineno++;
-        pf_str_trim(line);
-        if (!*line || *line == '#')
-            continue;
-        if (pf_str_startswith(line, "export "))
-            line = pf_str_trim(line + 7);
-        char *eq = strchr(line, '=');
-        if (!eq || eq == line) {
-            rc = pf_err_set(err, "%s:%d: not NAME=VALUE", path, lineno);
-            break;
+    if (pf_str_startswith(mode, "file:")) {
+        pf_err err;
+        pf_env *e = pf_env_from_file(mode + 5, &err);
+        if (e)
+            return e;
+        snprintf(note, nlen, "the env file could not be read (%s); judged the launcher's environment", err.msg);
+        pf_env *p = pf_env_from_process();
+        pf_env_set_source(p, "launcher");
+        return p;
+    }
+    /* login: what a login shell on this node exports (`bash -lc 'env -0'`):
+     * the server started from an ssh session sees that, not the
+     * non-interactive shell ssh gave this agent. */
+    char *argv[] = {"bash", "-lc", "env -0", NULL};
+    pf_proc_opts po = {.timeout_s = 10, .max_out = 1 << 20};
+    pf_proc_result r;
+    pf_err err;
+    if (pf_proc_run(argv, &po, &r, &err) < 0) {
+        snprintf(note, nlen, "no login shell (%s); judged the launcher's environment", err.msg);
+        pf_env *p = pf_env_from_process();
+        pf_env_set_source(p, "launcher");
+        return p;
+    }
+    pf_env *e = NULL;
+    if (r.exited && r.exit_code == 0 && !r.out_truncated && r.out_len > 0) {
+        e = pf_env_new("login-shell");
+        for (size_t off = 0; off < r.out_len;) {
+            const char *kv = r.out + off;
+            size_t n = strnlen(kv, r.out_len - off);
+            const char *eq = memchr(kv, '=', n);
+            if (eq && eq != kv) {
+                char *name = pf_xasprintf("%.*s", (int)(eq - kv), kv);
+                char *val = pf_xasprintf("%.*s", (int)(n - (size_t)(eq - kv) - 1), eq + 1);
+                if (pf_env_name_valid(name))
+                    pf_env_set(e, name, val, NULL);
+                free(name);
+                free(val);
+            }
+            off += n + 1;
         }
-        *eq = 0;
-        char *v = eq + 1;
-        size_t vl = strlen(v);
-        if (vl >= 2 && (v[0] == '\'' || v[0] == '"') && v[vl - 1] == v[0])
-            v[vl - 1] = 0, v++;
-        setenv(line, v, 1);
-    }
-    free(text);
-    return rc;
-}
-
-static void choose_env(agent *a)
-{
-    if (a->env_done)
-        return;
-    a->env_done = true;
-    const char *m = a->env_mode ? a->env_mode : "login";
-    if (strcmp(m, "inherit") == 0) {
-        snprintf(a->env_source, sizeof a->env_source, "inherited from the launcher");
-    } else if (pf_str_startswith(m, "file:")) {
-        pf_err e;
-        if (env_file(m + 5, &e) < 0)
-            snprintf(a->env_source, sizeof a->env_source, "inherited (the env file failed: %s)", e.msg);
-        else
-            snprintf(a->env_source, sizeof a->env_source, "env file %s over the launcher's environment", m + 5);
     } else {
-        char *argv[] = {"bash", "-lc", "env -0", NULL};
-        pf_proc_opts po = {.timeout_s = 10, .max_out = 1 << 20};
-        pf_proc_result r;
-        pf_err e;
-        if (pf_proc_run(argv, &po, &r, &e) < 0) {
-            snprintf(a->env_source, sizeof a->env_source,
-                     "inherited from the launcher (no login shell: %s)", e.msg);
-            return;
-        }
-        if (r.exited && r.exit_code == 0 && !r.out_truncated && r.out_len > 0) {
-            env_replace(r.out, r.out_len);
-            snprintf(a->env_source, sizeof a->env_source, "login shell (bash -lc env)");
-        } else {
-            char d[64];
-            pf_proc_describe(&r, d, sizeof d);
-            snprintf(a->env_source, sizeof a->env_source,
-                     "inherited from the launcher (bash -lc env: %s)", d);
-        }
-        pf_proc_result_free(&r);
+        char d[64];
+        pf_proc_describe(&r, d, sizeof d);
+        snprintf(note, nlen, "bash -lc env: %s; judged the launcher's environment", d);
+        e = pf_env_from_process();
+        pf_env_set_source(e, "launcher");
     }
-}
-
-static bool selected(const char *id, const char *only)
-{
-    if (!only || !*only)
-        return true;
-    char *copy = pf_xstrdup(only), *save = NULL;
-    bool hit = false;
-    for (char *p = strtok_r(copy, ",", &save); p && !hit; p = strtok_r(NULL, ",", &save))
-        hit = *p && pf_str_startswith(id, p);
-    free(copy);
-    return hit;
+    pf_proc_result_free(&r);
+    return e;
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -299,15 +261,16 @@ static const char *jstr(const json_t *o, const char *k)
 
 /* run_checks: the same probes, in the same order, as `preflight check`
  * (probes/check_cli.c), into a fresh record for this node. */
+static json_t *fail_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* run_checks: the node checks of `preflight check`, planned and run by the
+ * same registry runner (probes/registry.h), into a fresh record. */
 static json_t *op_run_checks(agent *a, const json_t *msg)
 {
     /* The coordinator may name this node's env file (hostfile env=). */
     const char *mode = jstr(msg, "env");
-    if (mode && (strcmp(mode, "login") == 0 || strcmp(mode, "inherit") == 0 ||
-                 pf_str_startswith(mode, "file:")))
-        a->env_mode = mode;
-    choose_env(a);
-    a->env_mode = NULL; /* borrowed from msg */
+    if (!mode || !(strcmp(mode, "login") == 0 || strcmp(mode, "inherit") == 0 || pf_str_startswith(mode, "file:")))
+        mode = a->env_mode ? a->env_mode : "login";
     const json_t *flags = json_object_get(msg, "flags");
     pf_probe_opts po;
     pf_probe_opts_init(&po);
@@ -326,44 +289,48 @@ static json_t *op_run_checks(agent *a, const json_t *msg)
         po.tool_timeout_s = json_number_value(v);
     const char *only = jstr(flags, "only");
 
+    size_t nprobes;
+    const pf_probe_def *probes = pf_probe_registry(&nprobes);
+    pf_probe_plan plan;
+    pf_err perr;
+    if (pf_probe_plan_make(probes, nprobes, PF_SCOPE_NODE, only, &plan, &perr) != 0) {
+        pf_probe_opts_free(&po);
+        return fail_reply("%s", perr.msg);
+    }
+    if (pf_probe_plan_reported(&plan) == 0) {
+        pf_probe_plan_free(&plan);
+        pf_probe_opts_free(&po);
+        return fail_reply("--only '%s' matches no node check", only ? only : "");
+    }
+    char note[700];
+    pf_env *env = build_env(mode, note, sizeof note);
+
     char *argv0[] = {"preflight", "agent", NULL};
     pf_run *run = pf_run_new(2, argv0);
     pf_node *node = pf_run_add_node(run, a->name, NULL);
+    pf_probe_ctx ctx;
+    pf_ctx_init(&ctx, &po, run, node);
+    pf_ctx_set_env(&ctx, env);
+    pf_probe_run_node(&ctx, &plan);
     json_t *facts = pf_node_facts(node);
-    json_object_set_new(facts, "env_source", json_string(a->env_source));
+    if (note[0])
+        json_object_set_new(facts, "env_note", json_string(note));
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     json_object_set_new(facts, "hostname", json_string(host));
     struct utsname u;
     if (uname(&u) == 0)
         json_object_set_new(facts, "machine", json_string(u.machine));
-
-    size_t nprobes;
-    const pf_probe_def *probes = pf_probe_registry(&nprobes);
-    pf_probe_ctx ctx;
-    pf_ctx_init(&ctx, &po, run, node);
-    for (size_t i = 0; i < nprobes; i++) {
-        if (!selected(probes[i].id, only))
-            continue;
-        size_t before = pf_run_check_count(run);
-        double t0 = pf_now();
-        probes[i].fn(&ctx);
-        double dt = pf_now() - t0;
-        for (size_t k = before; k < pf_run_check_count(run); k++) {
-            pf_check *c = pf_run_check(run, k);
-            if (pf_check_duration(c) < 0)
-                pf_check_set_duration(c, dt);
-        }
-    }
     pf_ctx_free(&ctx);
     pf_run_finish(run);
     json_t *rec = pf_run_to_json(run, false);
     pf_run_free(run);
+    pf_env_free(env);
+    pf_probe_plan_free(&plan);
     pf_probe_opts_free(&po);
     return json_pack("{s:b,s:o}", "ok", 1, "record", rec);
 }
 
-static json_t *fail_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *fail_reply(const char *fmt, ...)
 {
     va_list ap;
