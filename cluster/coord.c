@@ -391,11 +391,21 @@ static void on_readable(coord *c, size_t ki)
             } else {
                 int i = k->node;
                 char why[600] = "";
-                pf_launcher_service(c->launch);
-                if (pf_launcher_node_ended(c->launch, i, why, sizeof why))
+                /* The socket closes a moment before the process is
+                 * reapable: wait briefly, so the launcher's own words
+                 * ("killed by signal 9", ssh's message) name the cause. */
+                bool ended = false;
+                for (double end = pf_now() + 0.5; !ended && pf_now() < end;) {
+                    pf_launcher_service(c->launch);
+                    ended = pf_launcher_node_ended(c->launch, i, why, sizeof why);
+                    if (!ended)
+                        usleep(10000);
+                }
+                if (ended)
                     node_fail(c, i, "the agent's connection closed during %s: %s", c->phase, why);
                 else
-                    node_fail(c, i, "the agent's connection %s during %s", eof ? "closed" : e.msg, c->phase);
+                    node_fail(c, i, "the agent's connection broke during %s (%s)", c->phase,
+                              eof ? "closed by the agent" : e.msg);
             }
             return;
         }
