@@ -53,6 +53,7 @@ static void usage(FILE *f)
             "  --checks-timeout S    node checks on every node (default 120)\n"
             "  --pairs-timeout S     all pair probes (default 30)\n"
             "  --keepalive S         ping interval; agents give up after 3x (default 5)\n"
+            "  --auth-timeout S      a new connection authenticates (default 3; then it is dropped)\n"
             "  --no-pairs            skip the pair tests\n"
             "  --all-pairs-bandwidth bandwidth on every pair, not only stage i -> i+1\n"
             "  --bw-seconds S        per bandwidth probe (default 1)   --bw-streams N (default 1)\n"
@@ -209,7 +210,7 @@ int pf_cluster_main(int argc, char **argv)
         static const char *const valued[] = {"--hosts", "--hostfile", "--launcher", "--exec-template", "-o",
                                              "--agent-path", "--listen", "--join-timeout", "--checks-timeout",
                                              "--pairs-timeout", "--keepalive", "--bw-seconds", "--bw-streams",
-                                             "--plan", "--only", "--secret-file", "--env", "--ports", NULL};
+                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", NULL};
         bool known = false;
         for (const char *const *k = valued; *k; k++)
             known |= strcmp(a, *k) == 0;
@@ -280,6 +281,8 @@ int pf_cluster_main(int argc, char **argv)
                 co.pairs_s = d;
             else if (strcmp(a, "--keepalive") == 0)
                 co.keepalive_s = d;
+            else if (strcmp(a, "--auth-timeout") == 0)
+                co.auth_s = d;
             else if (strcmp(a, "--bw-seconds") == 0)
                 co.bw_seconds = d;
             else

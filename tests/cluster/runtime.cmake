@@ -10,3 +10,12 @@ else()
   add_test(NAME cluster_runtime_netns COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
 endif()
 set_tests_properties(cluster_runtime_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 90 RUN_SERIAL TRUE)
+
+# The control plane against strangers (garbage, oversized, not JSON, unknown
+# type, wrong secret, slowloris) and the agent against a lying or silent
+# coordinator; loopback, no root.
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_control_plane COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/control_plane.py $<TARGET_FILE:preflight>)
+  set_tests_properties(cluster_control_plane PROPERTIES TIMEOUT 60)
+endif()
