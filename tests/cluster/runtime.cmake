@@ -19,3 +19,7 @@ if(Python3_Interpreter_FOUND)
            ${CMAKE_CURRENT_LIST_DIR}/control_plane.py $<TARGET_FILE:preflight>)
   set_tests_properties(cluster_control_plane PROPERTIES TIMEOUT 60)
 endif()
+
+# Frames, HMAC, node lists and launcher command lines (unit tables).
+pf_add_unit(test_cluster_proto ${CMAKE_CURRENT_LIST_DIR}/test_cluster_proto.c)
+pf_add_unit(test_cluster_nodelist ${CMAKE_CURRENT_LIST_DIR}/test_cluster_nodelist.c)
