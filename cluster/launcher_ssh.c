@@ -67,8 +67,26 @@ static int ssh_start(pf_launcher *l, const pf_launcher_cfg *cfg, pf_err *err)
     return rc;
 }
 
-static void ssh_explain(const char *node, const char *status, const char *tail, char *buf, size_t len)
+/* ssh's "Warning: Permanently added 'X' (ED25519) to the list of known
+ * hosts." is noise next to the real reason: drop it. */
+static void drop_known_hosts_note(const char *in, char *out, size_t len)
 {
+    const char *w = strstr(in, "Warning: Permanently added");
+    const char *end = w ? strstr(w, "known hosts.") : NULL;
+    if (!w || !end) {
+        pf_strlcpy(out, in, len);
+        return;
+    }
+    end += strlen("known hosts.");
+    while (*end == ' ')
+        end++;
+    snprintf(out, len, "%.*s%s", (int)(w - in), in, end);
+}
+
+static void ssh_explain(const char *node, const char *status, const char *tail_in, char *buf, size_t len)
+{
+    char tail[700];
+    drop_known_hosts_note(tail_in, tail, sizeof tail);
     if (strstr(tail, "Permission denied") || strstr(tail, "password:") || strstr(tail, "passphrase"))
         snprintf(buf, len,
                  "ssh %s: %s -- BatchMode is on, so no password or passphrase is asked: install a key "

@@ -21,6 +21,12 @@ agents start through `--launcher exec --exec-template 'ip netns exec {host}
 
 Second run: an agent killed (SIGKILL) and one hung (SIGSTOP) mid-run.
 Third run: the coordinator killed mid-run: every agent must exit by itself.
+Fourth run: --launcher ssh through a real OpenSSH sshd in every namespace
+(keys made here): thor2 does not authorize our key (Permission denied under
+BatchMode), spark2 has no preflight at its bin= path; both named.
+Fifth run: --launcher mpirun (Open MPI, through the same sshd).
+(ssh/mpirun runs are skipped, with the reason printed, when sshd or mpirun
+is not installed.)
 
 Each fault must come out named, within its deadline, with the other
 results kept.  Needs root, iproute2 and nftables; exits 77 (skip) without.
@@ -140,7 +146,115 @@ def setup():
     ns(NODES["thor2"], "nft", "-f", path)
 
 
+SSHD = []
+
+
+def start_sshd():
+    """One sshd per node namespace on port 22 of its 10.40.0.x address."""
+    sshd = "/usr/sbin/sshd"
+    if not os.path.exists(sshd) or not shutil.which("ssh-keygen"):
+        return "sshd not installed (scripts/install-deps-cluster.sh)"
+    os.makedirs("/run/sshd", exist_ok=True)
+    d = os.path.join(tmp, "ssh")
+    os.makedirs(d)
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(d, "hostkey"))
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(d, "id"))
+    with open(os.path.join(d, "id.pub")) as f, open(os.path.join(d, "authorized_keys"), "w") as g:
+        g.write(f.read())
+    open(os.path.join(d, "nobody_keys"), "w").close()
+    for name, nsn in NODES.items():
+        cfg = os.path.join(d, "sshd_%s" % name)
+        with open(cfg, "w") as f:
+            f.write("Port 22\nListenAddress %s\nHostKey %s/hostkey\nPidFile none\nUsePAM no\n"
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+                    "StrictModes no\nAuthorizedKeysFile %s/%s\n"
+                    % (IP[name], d, d, "nobody_keys" if name == "thor2" else "authorized_keys"))
+        SSHD.append(subprocess.Popen(["ip", "netns", "exec", nsn, sshd, "-D", "-e", "-f", cfg],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    # Wait until each listens.
+    for name, nsn in NODES.items():
+        for _ in range(100):
+            r = ns(nsn, "bash", "-c", "exec 3<>/dev/tcp/%s/22" % IP[name], check=False)
+            if r.returncode == 0:
+                break
+            time.sleep(0.05)
+    return None
+
+
+def ssh_opts():
+    d = os.path.join(tmp, "ssh")
+    return ["-o", "IdentityFile=%s/id" % d, "-o", "UserKnownHostsFile=%s/known_hosts" % d]
+
+
+def run_ssh():
+    why = start_sshd()
+    if why:
+        print("skip ssh and mpirun runs: " + why)
+        return False
+    out = os.path.join(tmp, "ssh.json")
+    hf = os.path.join(tmp, "hosts-ssh")
+    with open(hf, "w") as f:
+        f.write("root@%s name=spark1\n" % IP["spark1"])
+        f.write("root@%s name=spark2 bin=/nonexistent/preflight\n" % IP["spark2"])
+        f.write("%s name=thor1\n" % IP["thor1"])
+        f.write("root@%s name=thor2\n" % IP["thor2"])
+    cmd = ["ip", "netns", "exec", NODES["spark1"], PF, "cluster", "--hostfile", hf, "--agent-path", PF,
+           "--only", "net.interfaces", "--no-pairs", "--join-timeout", "10", "--json", out] + ssh_opts()
+    t0 = time.monotonic()
+    r = run(*cmd, check=False, timeout=60)
+    took = time.monotonic() - t0
+    print(r.stderr[-2500:])
+    rec = json.load(open(out))
+    names = [n["name"] for n in rec["nodes"]]
+    expect(names == ["spark1", "thor1"], "ssh: spark1 and thor1 joined through sshd", names)
+    expect(rec["cluster"]["launcher"] == "ssh", "ssh: the record names the launcher")
+    je = rec["cluster"]["join_errors"]
+    expect("Permission denied" in je.get("thor2", "") and "BatchMode" in je.get("thor2", ""),
+           "ssh: thor2's refused key is reported as such (BatchMode, no password asked)", je)
+    expect("not installed on spark2" in je.get("spark2", ""), "ssh: spark2 without preflight is named, with the fix", je)
+    expect(took < 15, "ssh: the run took %.1f s" % took)
+    env = [n["facts"].get("env_source") for n in rec["nodes"]]
+    expect(env == ["login-shell", "login-shell"], "ssh: the environment judged is a login shell's", env)
+    return True
+
+
+def run_mpirun():
+    if not shutil.which("mpirun"):
+        print("skip mpirun run: mpirun not installed (scripts/install-deps-cluster.sh)")
+        return
+    out = os.path.join(tmp, "mpi.json")
+    hf = os.path.join(tmp, "hosts-mpi")
+    with open(hf, "w") as f:
+        for n in ("spark1", "spark2", "thor1"):
+            f.write("%s name=%s\n" % (IP[n], n))
+    d = os.path.join(tmp, "ssh")
+    env = dict(os.environ)
+    env["OMPI_MCA_plm_rsh_args"] = "-i %s/id -o UserKnownHostsFile=%s/known_hosts -l root" % (d, d)
+    env["OMPI_MCA_oob_tcp_if_include"] = "10.40.0.0/24"
+    env["OMPI_MCA_plm_rsh_no_tree_spawn"] = "1"
+    cmd = ["ip", "netns", "exec", NODES["spark1"], PF, "cluster", "--hostfile", hf, "--launcher", "mpirun",
+           "--agent-path", PF, "--only", "net.interfaces", "--no-pairs", "--join-timeout", "15", "--json", out]
+    t0 = time.monotonic()
+    r = run(*cmd, check=False, timeout=60, env=env)
+    took = time.monotonic() - t0
+    print(r.stderr[-2500:])
+    rec = json.load(open(out))
+    names = [n["name"] for n in rec["nodes"]]
+    expect(names == ["spark1", "spark2", "thor1"], "mpirun: one agent per node, named by rank", names)
+    addrs = {n["name"]: n.get("control_address") for n in rec["cluster"]["nodes"]}
+    expect(addrs == {"spark1": IP["spark1"], "spark2": IP["spark2"], "thor1": IP["thor1"]},
+           "mpirun: each agent ran on its own node (rank i on host i)", addrs)
+    expect(took < 20, "mpirun: the run took %.1f s" % took)
+
+
 def teardown():
+    for p in SSHD:
+        p.terminate()
+    for p in SSHD:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
     for nsn in list(NODES.values()) + [SW]:
         run("ip", "netns", "del", nsn, check=False)
         shutil.rmtree("/etc/netns/" + nsn, ignore_errors=True)
@@ -343,6 +457,8 @@ def main():
         run_faults()
         run_killed_and_hung()
         run_coordinator_killed()
+        if run_ssh():
+            run_mpirun()
     finally:
         teardown()
     if failures:
