@@ -48,6 +48,8 @@ static void usage(FILE *f)
             "  --listen ADDR[:PORT]  where agents connect back (default: the address routed to the first node, any port)\n"
             "  --secret-file FILE    manual: where the run's secret is written (default ./preflight-cluster.secret)\n"
             "  --env MODE            environment judged on the nodes: login (default) or inherit\n"
+            "  --python PY           the python that has Ray, for --ray / --launcher ray (default python3,\n"
+            "                        or $PF_RAY_PYTHON)\n"
             "Deadlines and tests:\n"
             "  --join-timeout S      every agent joined (default 20)\n"
             "  --checks-timeout S    node checks on every node (default 120)\n"
@@ -119,7 +121,8 @@ static char *find_ray_helper(void)
 }
 
 /* Ask the helper for the alive Ray nodes: one "name ip" line each. */
-static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helper, const char *address, pf_err *err)
+static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helper, const char *address,
+                          json_t **raynodes, pf_err *err)
 {
     if (!helper)
         return pf_err_set(err, "--ray: the helper preflight-ray-agents.py was not found (set PF_RAY_HELPER)");
@@ -140,6 +143,11 @@ static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helpe
     } else {
         char *save = NULL;
         for (char *line = strtok_r(r.out, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
+            if (pf_str_startswith(line, "RAYNODES ")) {
+                json_decref(*raynodes);
+                *raynodes = json_loads(line + 9, 0, NULL);
+                continue;
+            }
             if (!pf_str_startswith(line, "NODE "))
                 continue;
             char name[128], ip[128];
@@ -178,6 +186,8 @@ int pf_cluster_main(int argc, char **argv)
     const char *agent_path = NULL, *only = NULL, *secret_file = NULL, *ray_address = NULL;
     bool use_ray = false;
     char *bind = NULL, *helper = NULL;
+    const char *python = getenv("PF_RAY_PYTHON") ? getenv("PF_RAY_PYTHON") : "python3";
+    json_t *raynodes = NULL;
     int rc = PF_EXIT_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -210,7 +220,7 @@ int pf_cluster_main(int argc, char **argv)
         static const char *const valued[] = {"--hosts", "--hostfile", "--launcher", "--exec-template", "-o",
                                              "--agent-path", "--listen", "--join-timeout", "--checks-timeout",
                                              "--pairs-timeout", "--keepalive", "--bw-seconds", "--bw-streams",
-                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", NULL};
+                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", "--python", NULL};
         bool known = false;
         for (const char *const *k = valued; *k; k++)
             known |= strcmp(a, *k) == 0;
@@ -239,6 +249,8 @@ int pf_cluster_main(int argc, char **argv)
             pf_strv_push(&ssh_opts, v);
         } else if (strcmp(a, "--agent-path") == 0)
             agent_path = v;
+        else if (strcmp(a, "--python") == 0)
+            python = v;
         else if (strcmp(a, "--listen") == 0)
             listen = v;
         else if (strcmp(a, "--plan") == 0)
@@ -326,7 +338,7 @@ int pf_cluster_main(int argc, char **argv)
             goto out;
         }
     } else if (use_ray || strcmp(launcher, "ray") == 0) {
-        if (nodes_from_ray(&nl, "python3", helper, ray_address, &e) < 0) {
+        if (nodes_from_ray(&nl, python, helper, ray_address, &raynodes, &e) < 0) {
             rc = bad("%s", e.msg);
             goto out;
         }
@@ -381,13 +393,18 @@ int pf_cluster_main(int argc, char **argv)
         .connect_timeout_s = 5,
         .ray_address = ray_address,
         .ray_helper = helper,
-        .python = "python3",
+        .python = python,
         .agent_args = &agent_args,
     };
     /* A child that exits at once (no such host) closes its stdin before the
      * secret is written: that must be an error to read, not a SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     pf_run *run = pf_run_new(argc, argv);
+    if (raynodes) {
+        /* What Ray sees, for cluster.ray (cluster/judge.h). */
+        pf_run_set_section(run, "ray", raynodes);
+        raynodes = NULL;
+    }
     if (pf_coord_run(run, &nl, vt, &lc, &co, &e) < 0) {
         fprintf(stderr, "preflight cluster: %s\n", e.msg);
         rc = PF_EXIT_USAGE;
@@ -408,6 +425,7 @@ int pf_cluster_main(int argc, char **argv)
     rc = pf_output_finish(run, &oo);
     pf_run_free(run);
 out:
+    json_decref(raynodes);
     free(bind);
     free(helper);
     pf_strv_free(&ssh_opts);
