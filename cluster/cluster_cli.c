@@ -58,7 +58,7 @@ static void usage(FILE *f)
             "  --auth-timeout S      a new connection authenticates (default 3; then it is dropped)\n"
             "  --no-pairs            skip the pair tests\n"
             "  --all-pairs-bandwidth bandwidth on every pair, not only stage i -> i+1\n"
-            "  --bw-seconds S        per bandwidth probe (default 1)   --bw-streams N (default 1)\n"
+            "  --bw-seconds S        per bandwidth probe (default 0.5; at most 512 MiB)   --bw-streams N (default 1)\n"
             "  --ports P,P,...       ports the launch needs, held open on every node and probed from\n"
             "                        every peer (e.g. 6379,8265 for Ray, the server's port)\n"
             "  --plan DIR            write the per-node env files and launch lines (preflight plan)\n"
