@@ -14,3 +14,5 @@ set_tests_properties(cluster_pairs_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 
 
 # Cross-node deciders: table tests on captured node records (tests/cluster/data).
 pf_add_unit(test_cluster_judge ${CMAKE_CURRENT_LIST_DIR}/test_cluster_judge.c)
+# `preflight plan`: golden files under tests/cluster/data/plan-*/.
+pf_add_unit(test_cluster_plan ${CMAKE_CURRENT_LIST_DIR}/test_cluster_plan.c)
