@@ -8,6 +8,14 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster/reach.h"
+
 #include "cluster/gloomesh.h"
 #include "cluster/mtu.h"
 #include "cluster/pairtest.h"
@@ -139,6 +147,60 @@ static void test_loopback_round_trip(void **state)
     json_decref(lr);
 }
 
+static int connect_to(const char *addr, int port, int type)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    assert_int_equal(pf_reach_sockaddr(addr, port, &ss, &sl, NULL), 0);
+    int fd = socket(ss.ss_family, type, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&ss, sl), 0);
+    return fd;
+}
+
+static void test_strangers_do_not_disturb(void **state)
+{
+    (void)state;
+    /* Silent clients (slowloris), garbage tags, a half Gloo handshake and
+     * stray UDP: the listener keeps serving real probes and closes at once. */
+    pf_err err = {{0}};
+    json_t *reply = NULL;
+    json_t *lr = json_pack("{s:s,s:[s]}", "node", "self", "addresses", "127.0.0.1");
+    pf_pair_listener *l = pf_pair_listen(lr, &reply, &err);
+    assert_non_null(l);
+    json_t *ep = json_array_get(json_object_get(reply, "endpoints"), 0);
+    int tport = (int)json_integer_value(json_object_get(ep, "tcp"));
+    int uport = (int)json_integer_value(json_object_get(ep, "udp"));
+    int fds[8];
+    for (int i = 0; i < 5; i++)
+        fds[i] = connect_to("127.0.0.1", tport, SOCK_STREAM);
+    fds[5] = connect_to("127.0.0.1", tport, SOCK_STREAM);
+    assert_int_equal(write(fds[5], "GARBAGE!GARBAGE!", 16), 16);
+    fds[6] = connect_to("127.0.0.1", tport, SOCK_STREAM);
+    assert_int_equal(write(fds[6], "PFG1", 4), 4); /* and no sequence number */
+    fds[7] = connect_to("127.0.0.1", uport, SOCK_DGRAM);
+    assert_int_equal(write(fds[7], "ABCDEFGH", 8), 8);
+    struct pollfd p = {.fd = fds[7], .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 300), 0); /* not echoed: no PFM1 tag */
+
+    json_t *pr = json_pack("{s:O,s:[s,s],s:{s:i,s:f}}", "endpoints", json_object_get(reply, "endpoints"), "tests",
+                           "reach", "bandwidth", "bandwidth", "bytes", 4 << 20, "seconds", 1.0);
+    json_t *res = pf_pair_probe(pr, &err);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res, "reach"), 0), "result")),
+                        "ok");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "bandwidth"), "bytes_received")),
+                     4 << 20);
+    double t0 = pf_now();
+    pf_pair_listener_close(l);
+    assert_true(pf_now() - t0 < 1.5); /* silent clients are cut, not waited for */
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    json_decref(res);
+    json_decref(pr);
+    json_decref(reply);
+    json_decref(lr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_gloo_direction),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_loopback_round_trip),
+        cmocka_unit_test(test_strangers_do_not_disturb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
