@@ -93,4 +93,21 @@ void pf_pair_listener_close(pf_pair_listener *l);
  * with err set only when the request is malformed. */
 json_t *pf_pair_probe(const json_t *req, pf_err *err);
 
+/* Request builders, so that every agent asks for the same thing.
+ *
+ * pf_pair_listen_request: from a node's facts (as `preflight check` writes
+ * them) -- "addresses": every IPv4 and global IPv6 address of every running,
+ * non-loopback interface (link-local ones are left out: a peer cannot use
+ * them without this host's scope id), "gloo_address": the address Gloo will
+ * advertise (facts.gloo.devices[0], loopback included: that is the trap the
+ * gloo test exists for), "ports": copied.  New reference. */
+json_t *pf_pair_listen_request(const char *node, const json_t *facts, const json_t *ports);
+
+/* pf_pair_probe_request: node probes peer, whose listen reply is `reply`.
+ * self_facts gives this node's Gloo address.  opts (may be NULL) is merged
+ * in last: {"tests":[...],"deadline_s":..,"bandwidth":{...},"ports":[...]}.
+ * New reference. */
+json_t *pf_pair_probe_request(const char *node, const json_t *self_facts, const char *peer,
+                              const json_t *reply, const json_t *opts);
+
 #endif

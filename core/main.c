@@ -5,6 +5,7 @@
 #include "bench/bench_cli.h"
 #include "cluster/agent.h"
 #include "cluster/cluster_cli.h"
+#include "cluster/plan.h"
 #include "core/record.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
@@ -21,6 +22,7 @@ static const command commands[] = {
     {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main},
     {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
+    {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main},
 };
 
 static void usage(FILE *f)
