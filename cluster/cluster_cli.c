@@ -17,12 +17,7 @@
 #include "probes/probe_flags.h"
 #include "reports/output.h"
 
-#if defined(__has_include)
-#if __has_include("cluster/plan.h")
 #include "cluster/plan.h"
-#define PF_HAVE_PLAN 1
-#endif
-#endif
 
 static void usage(FILE *f)
 {
@@ -413,15 +408,10 @@ int pf_cluster_main(int argc, char **argv)
         goto out;
     }
     json_decref(flags);
-#ifdef PF_HAVE_PLAN
     if (co.plan_dir && pf_plan_write(run, co.plan_dir, &e) < 0) {
         fprintf(stderr, "preflight cluster: --plan %s: %s\n", co.plan_dir, e.msg);
         pf_run_set_incomplete(run, "the plan could not be written: %s", e.msg);
     }
-#else
-    if (co.plan_dir)
-        pf_run_set_incomplete(run, "--plan: this build has no planner (cluster/plan.c)");
-#endif
     rc = pf_output_finish(run, &oo);
     pf_run_free(run);
 out:

@@ -33,12 +33,7 @@
 #include "cluster/auth.h"
 #include "cluster/proto.h"
 
-#if defined(__has_include)
-#if __has_include("cluster/judge.h")
 #include "cluster/judge.h"
-#define PF_HAVE_JUDGE 1
-#endif
-#endif
 
 enum nstate { N_WAITING, N_JOINED, N_FAILED, N_DONE };
 
@@ -1087,11 +1082,9 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         json_decref(probes);
         double t = pf_now();
         c.phase = "judge";
-#ifdef PF_HAVE_JUDGE
         pf_cluster_judge_opts jo;
         memset(&jo, 0, sizeof jo);
         pf_cluster_judge(run, &jo);
-#endif
         judge_join(&c);
         phase_end(&c, t);
         /* Give the agents a moment to read bye and exit by themselves
