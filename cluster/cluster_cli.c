@@ -15,6 +15,7 @@
 #include "cluster/nodelist.h"
 #include "core/proc.h"
 #include "probes/probe_flags.h"
+#include "reports/cluster_table.h"
 #include "reports/output.h"
 
 #include "cluster/plan.h"
@@ -411,6 +412,14 @@ int pf_cluster_main(int argc, char **argv)
     if (co.plan_dir && pf_plan_write(run, co.plan_dir, &e) < 0) {
         fprintf(stderr, "preflight cluster: --plan %s: %s\n", co.plan_dir, e.msg);
         pf_run_set_incomplete(run, "the plan could not be written: %s", e.msg);
+    }
+    /* The node x check table first; then the shared output path lists the
+     * problems with their fix: lines (every check with -v) and the total. */
+    if (oo.verbosity >= 0) {
+        FILE *tf = oo.json_path && strcmp(oo.json_path, "-") == 0 ? stderr : stdout;
+        pf_cluster_table_render(tf, run, oo.color);
+        if (oo.verbosity == 0)
+            oo.verbosity = -1;
     }
     rc = pf_output_finish(run, &oo);
     pf_run_free(run);
