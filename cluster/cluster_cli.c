@@ -123,7 +123,7 @@ static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helpe
     if (!helper)
         return pf_err_set(err, "--ray: the helper preflight-ray-agents.py was not found (set PF_RAY_HELPER)");
     char *argv[] = {(char *)python, (char *)helper, "--address", (char *)(address ? address : "auto"), "--list", NULL};
-    pf_proc_opts po = {.timeout_s = 60, .max_out = 1 << 20};
+    pf_proc_opts po = {.timeout_s = 30, .max_out = 1 << 20};
     pf_proc_result r;
     pf_err e;
     if (pf_proc_run(argv, &po, &r, &e) < 0)
@@ -134,7 +134,9 @@ static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helpe
         pf_proc_describe(&r, d, sizeof d);
         const char *last = r.out ? r.out : "";
         size_t L = strlen(last);
-        rc = pf_err_set(err, "--ray %s: no Ray cluster there (%s): %.300s", address ? address : "auto", d,
+        rc = pf_err_set(err, "--ray %s: %s (helper %s): %.300s", address ? address : "auto",
+                        r.exited && r.exit_code == 3 ? "Ray is not installed for that python (--python PY)"
+                                                     : "no Ray cluster there", d,
                         L > 300 ? last + L - 300 : last);
     } else {
         char *save = NULL;

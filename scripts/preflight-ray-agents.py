@@ -72,6 +72,15 @@ def main():
             fail("unknown argument %r" % a)
     if not listing and not agent:
         fail("give --list or -- AGENT ARGV")
+    if address != "auto":
+        # Ray itself retries a missing GCS for a minute; say it in 3 s.
+        import socket
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=3).close()
+        except (OSError, ValueError) as e:
+            fail("no Ray cluster at %s: nothing answers there (%s); start one with `ray start --head` "
+                 "or give the head's GCS address (port 6379)" % (address, e), 4)
     try:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy

@@ -32,3 +32,7 @@ if(Python3_Interpreter_FOUND)
            ${CMAKE_CURRENT_LIST_DIR}/cluster_netns.py $<TARGET_FILE:preflight> --ray)
   set_tests_properties(cluster_runtime_ray PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
 endif()
+
+# Bad input: exit codes and messages (no root).
+add_test(NAME cluster_cli COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_cli.sh $<TARGET_FILE:preflight>)
+set_tests_properties(cluster_cli PROPERTIES TIMEOUT 60)
