@@ -48,6 +48,7 @@ typedef struct cnode {
     json_t *reply;      /* last reply (owned) */
     json_t *listen;     /* listen reply result (owned) */
     double joined_at;
+    bool checks_sent;   /* run_checks went out (at join, or at the phase) */
     char peer_ip[64], hostname[128], machine[32], version[32];
 } cnode;
 
@@ -81,6 +82,7 @@ typedef struct coord {
     double t0, phase_start;
     const char *join;   /* HOST:PORT the agents dial */
     int *running;       /* run_jobs: job index + 1 per source node */
+    bool eager_checks;  /* during join: a node gets run_checks as it joins */
 } coord;
 
 void pf_coord_opts_init(pf_coord_opts *o)
@@ -285,6 +287,8 @@ static void on_accept(coord *c)
     }
 }
 
+static void send_checks(coord *c, int i);
+
 static void on_auth(coord *c, size_t ki, json_t *m)
 {
     conn *k = &c->conns[ki];
@@ -345,6 +349,8 @@ static void on_auth(coord *c, size_t ki, json_t *m)
     if ((s = json_string_value(json_object_get(m, "version"))))
         pf_strlcpy(n->version, s, sizeof n->version);
     logf_(c, "%s joined from %s (%s, %s)", name, k->peer, n->machine, n->hostname);
+    if (c->eager_checks)
+        send_checks(c, i);
 }
 
 static void on_frame(coord *c, size_t ki, json_t *m)
@@ -564,26 +570,34 @@ static void phase_join(coord *c)
     phase_end(c, t);
 }
 
+/* run_checks to node i: the common flags, the hostfile's per-node keys,
+ * the environment to judge there. */
+static void send_checks(coord *c, int i)
+{
+    cnode *n = &c->n[i];
+    json_t *flags = c->o->flags ? json_deep_copy(c->o->flags) : json_object();
+    if (n->spec->venv)
+        json_object_set_new(flags, "venv", json_string(n->spec->venv));
+    if (n->spec->arch)
+        json_object_set_new(flags, "arch", json_string(n->spec->arch));
+    if (n->spec->model)
+        json_object_set_new(flags, "model", json_string(n->spec->model));
+    char *env = n->spec->env_file ? pf_xasprintf("file:%s", n->spec->env_file)
+                                  : pf_xstrdup(c->o->env_mode ? c->o->env_mode : "login");
+    n->checks_sent = true;
+    request(c, i, json_pack("{s:s,s:o,s:s}", "type", "run_checks", "flags", flags, "env", env));
+    free(env);
+}
+
 static void phase_checks(coord *c)
 {
     double t = pf_now();
     phase_begin(c, "run_checks", c->o->checks_s);
-    for (size_t i = 0; i < c->nn; i++) {
-        cnode *n = &c->n[i];
-        if (n->st != N_JOINED)
-            continue;
-        json_t *flags = c->o->flags ? json_deep_copy(c->o->flags) : json_object();
-        if (n->spec->venv)
-            json_object_set_new(flags, "venv", json_string(n->spec->venv));
-        if (n->spec->arch)
-            json_object_set_new(flags, "arch", json_string(n->spec->arch));
-        if (n->spec->model)
-            json_object_set_new(flags, "model", json_string(n->spec->model));
-        char *env = n->spec->env_file ? pf_xasprintf("file:%s", n->spec->env_file)
-                                      : pf_xstrdup(c->o->env_mode ? c->o->env_mode : "login");
-        request(c, (int)i, json_pack("{s:s,s:o,s:s}", "type", "run_checks", "flags", flags, "env", env));
-        free(env);
-    }
+    /* Nodes that joined early got run_checks when they joined (on_auth):
+     * their checks overlap the others' launch. */
+    for (size_t i = 0; i < c->nn; i++)
+        if (c->n[i].st == N_JOINED && !c->n[i].checks_sent)
+            send_checks(c, (int)i);
     pump(c, c->phase_deadline, none_in_flight);
     fail_in_flight(c, c->o->checks_s);
     for (size_t i = 0; i < c->nn; i++) {
@@ -1068,7 +1082,9 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         rc = -1;
     } else {
         json_t *probes = json_array();
+        c.eager_checks = true;
         phase_join(&c);
+        c.eager_checks = false;
         phase_checks(&c);
         if (o->pairs) {
             phase_listen(&c);
