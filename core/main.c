@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "bench/bench_cli.h"
+#include "cluster/plan.h"
 #include "core/record.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
-#include "cluster/plan.h" /* after the probes: keeps merges with cluster_cli.h apart */
 
 typedef struct command {
     const char *name;
