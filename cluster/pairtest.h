@@ -41,7 +41,8 @@
  *                 "gbit_s","local_ifname","local_speed_mbps","peer_speed_mbps",
  *                 "per_stream_bytes":[..],"error"?},
  *    "mtu":[{"addr","local_ifname","local_mtu","peer_ifname","peer_mtu",
- *            "probes":[{"size","echoed"}],"path_mtu","error"?}],
+ *            "probes":[{"size","echoed"}],"bisection":[{"size","echoed"}],
+ *            "path_mtu","path_mtu_exact","error"?}],
  *    "ports":[{"port","name","addr","result",...}],
  *    "gloo":{"self","peer","role":"connect"|"accept","result",...,"reached_node"}}
  *   A test that could not run carries "error" (a sentence) instead of numbers;

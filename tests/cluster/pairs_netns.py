@@ -5,6 +5,7 @@ Two namespaces, "spark" (A) and "thor" (B), wired by two veth links:
 
   A a0 192.168.77.1/24  <->  B b0 192.168.77.2/24   both MTU 1500
   A a1 10.78.0.1/24     <->  B b1 10.78.0.2/24      A side 9000, B side 1500
+  A a2 10.79.0.1/24 -- bridge in R, ports 4000 -- B b2 10.79.0.2/24, both 9000
 
 B's listener holds ports 6390-6392 open and B's nftables input chain says
   tcp dport 6390 reject with tcp reset            -> "refused"
@@ -33,6 +34,7 @@ SKIP = 77
 DRIVER = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 A = "pfpa%d" % os.getpid()
 B = "pfpb%d" % os.getpid()
+R = "pfpr%d" % os.getpid()
 failures = []
 
 
@@ -70,6 +72,21 @@ def setup():
     ns(A, "ip", "addr", "add", "10.78.0.1/24", "dev", "a1")
     ns(B, "ip", "addr", "add", "10.78.0.2/24", "dev", "b1")
     ns(A, "ip", "link", "set", "a1", "mtu", "9000")
+    # a switch whose ports are at 4000 between two 9000 hosts
+    run("ip", "netns", "add", R)
+    run("ip", "link", "add", "a2", "netns", A, "type", "veth", "peer", "name", "ra", "netns", R)
+    run("ip", "link", "add", "b2", "netns", B, "type", "veth", "peer", "name", "rb", "netns", R)
+    ns(R, "ip", "link", "add", "br0", "type", "bridge")
+    for l in ("ra", "rb"):
+        ns(R, "ip", "link", "set", l, "mtu", "4000")
+        ns(R, "ip", "link", "set", l, "master", "br0")
+        ns(R, "ip", "link", "set", l, "up")
+    ns(R, "ip", "link", "set", "br0", "up")
+    ns(A, "ip", "addr", "add", "10.79.0.1/24", "dev", "a2")
+    ns(B, "ip", "addr", "add", "10.79.0.2/24", "dev", "b2")
+    for n, l in ((A, "a2"), (B, "b2")):
+        ns(n, "ip", "link", "set", l, "mtu", "9000")
+        ns(n, "ip", "link", "set", l, "up")
     for n, links in ((A, ("lo", "a0", "a1")), (B, ("lo", "b0", "b1"))):
         for l in links:
             ns(n, "ip", "link", "set", l, "up")
@@ -89,7 +106,7 @@ def setup():
 
 
 def teardown():
-    for n in (A, B):
+    for n in (A, B, R):
         subprocess.run(["ip", "netns", "del", n], capture_output=True)
 
 
@@ -157,8 +174,9 @@ def judge_and_plan(reply_b, reply_a, a_to_b, b_to_a_reach, b_to_a_gloo):
         has(("cluster.ports", "spark1", "thor1"), "fail", "6390 (refused) refused although a listener was open")
         has(("cluster.ports", "spark1", "thor1"), "fail", "6391 (filtered) filtered")
         has(("cluster.gloo", "spark1", "thor1"), "fail", "thor1 advertises a loopback address to Gloo (127.0.1.1)")
-        has(("cluster.mtu", "spark1", "thor1"), "warn", "ip link set a1 mtu 1500 on spark1")
-        has(("cluster.mtu", "spark1", "thor1"), "warn", "10.99.0.5: not measured (unreachable")
+        has(("cluster.mtu", "spark1", "thor1"), "fail", "10.79.0.2: both ends allow 9000 but only")
+        has(("cluster.mtu", "spark1", "thor1"), "fail", "ip link set a1 mtu 1500 on spark1")
+        has(("cluster.mtu", "spark1", "thor1"), "fail", "10.99.0.5: not measured (unreachable")
         has(("cluster.reach", "spark1", "thor1"), "warn", "10.99.0.5 unreachable")
         has(("cluster.reach", "thor1", "spark1"), "pass", "10.78.0.1 ok")
         # veth reports a nominal 10000 Mb/s; on 2 busy cores the transfer may be
@@ -182,7 +200,7 @@ def judge_and_plan(reply_b, reply_a, a_to_b, b_to_a_reach, b_to_a_gloo):
 
 
 def test():
-    req = {"node": "thor1", "addresses": ["192.168.77.2", "10.78.0.2", "10.78.0.99"],
+    req = {"node": "thor1", "addresses": ["192.168.77.2", "10.78.0.2", "10.78.0.99", "10.79.0.2"],
            "ports": [6390, 6391, 6392], "gloo_address": "127.0.1.1"}
     lst = subprocess.Popen(["ip", "netns", "exec", B, DRIVER, "listen", json.dumps(req)],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -191,7 +209,7 @@ def test():
         line = lst.stdout.readline()
         reply = json.loads(line)
         eps = reply["endpoints"]
-        expect([e["addr"] for e in eps] == ["192.168.77.2", "10.78.0.2"],
+        expect([e["addr"] for e in eps] == ["192.168.77.2", "10.78.0.2", "10.79.0.2"],
                "listener: the two bound addresses are served", reply)
         expect(len(reply["errors"]) == 1 and reply["errors"][0]["addr"] == "10.78.0.99"
                and "10.78.0.99" in reply["errors"][0]["error"],
@@ -233,6 +251,10 @@ def test():
                "mtu: 9000 on a1 vs 1500 on b1 -> 9000 probe lost silently, path MTU 1500", m)
         expect(mtu["192.168.77.2"]["path_mtu"] == 1500, "mtu: matching 1500 link -> 1500",
                mtu["192.168.77.2"])
+        m4 = mtu["10.79.0.2"]
+        expect(m4["local_mtu"] == 9000 and m4["peer_mtu"] == 9000 and 3992 <= m4["path_mtu"] <= 4000
+               and m4["path_mtu_exact"],
+               "mtu: 9000 ends behind a 4000 switch -> bisected to 4000 within 8 bytes", m4)
         g = res["gloo"]
         expect(g["role"] == "connect" and g["result"] == "refused" and g["peer_loopback"],
                "gloo: 192.168.77.1 > 127.0.1.1 connects, reaches its own loopback: refused", g)
