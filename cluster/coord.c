@@ -37,6 +37,11 @@
 
 enum nstate { N_WAITING, N_JOINED, N_FAILED, N_DONE };
 
+/* Connections that have not authenticated yet, at most: more are closed at
+ * once (a flood cannot exhaust descriptors or the poll set). */
+#define PF_COORD_MAX_PREAUTH 64
+#define PF_COORD_MAX_REFUSED_LISTED 100
+
 typedef struct cnode {
     const pf_nodespec *spec;
     pf_node *rn;
@@ -77,7 +82,8 @@ typedef struct coord {
     const char *phase;
     double phase_deadline;
     double next_ping;
-    json_t *refused;    /* [{peer, reason}] */
+    json_t *refused;    /* [{peer, reason}], the first PF_COORD_MAX_REFUSED_LISTED */
+    size_t nrefused;    /* all of them */
     json_t *phases;     /* [{name, seconds}] */
     double t0, phase_start;
     const char *join;   /* HOST:PORT the agents dial */
@@ -193,9 +199,13 @@ static void refuse(coord *c, size_t i, const char *fmt, ...)
     va_start(ap, fmt);
     char *m = pf_xvasprintf(fmt, ap);
     va_end(ap);
-    logf_(c, "refused a connection from %s: %s", c->conns[i].peer, m);
-    json_array_append_new(c->refused, json_pack("{s:s,s:s,s:s,s:f}", "peer", c->conns[i].peer, "reason", m,
-                                                "phase", c->phase, "at_s", pf_now() - c->t0));
+    /* A flood must not grow the record or the log without bound. */
+    c->nrefused++;
+    if (c->nrefused <= PF_COORD_MAX_REFUSED_LISTED) {
+        logf_(c, "refused a connection from %s: %s", c->conns[i].peer, m);
+        json_array_append_new(c->refused, json_pack("{s:s,s:s,s:s,s:f}", "peer", c->conns[i].peer, "reason", m,
+                                                    "phase", c->phase, "at_s", pf_now() - c->t0));
+    }
     free(m);
     conn_close(c, i);
 }
@@ -254,6 +264,9 @@ static void on_accept(coord *c)
         int fd = accept4(c->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
+        size_t preauth = 0;
+        for (size_t i = 0; i < c->nconns; i++)
+            preauth += c->conns[i].fd >= 0 && !c->conns[i].authed;
         c->conns = pf_xrealloc(c->conns, (c->nconns + 1) * sizeof *c->conns);
         conn *k = &c->conns[c->nconns++];
         memset(k, 0, sizeof *k);
@@ -273,6 +286,10 @@ static void on_accept(coord *c)
             port = ntohs(a->sin6_port);
         }
         snprintf(k->peer, sizeof k->peer, "%s:%d", host, port);
+        if (preauth >= PF_COORD_MAX_PREAUTH) {
+            refuse(c, c->nconns - 1, "%d connections are already authenticating", PF_COORD_MAX_PREAUTH);
+            continue;
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         pf_auth_random(k->nc, sizeof k->nc, NULL);
@@ -1014,9 +1031,10 @@ static json_t *cluster_section(coord *c, const char *advertise, int port, const 
             json_object_set_new(o, "agent_version", json_string(n->version));
         json_array_append_new(nodes, o);
     }
-    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:O,s:O}", "launcher", launcher, "coordinator", advertise,
+    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:O,s:O,s:I}", "launcher", launcher, "coordinator", advertise,
                      "port", port, "node_source", c->nl->source ? c->nl->source : "", "expected", expected,
-                     "join_errors", join_errors, "nodes", nodes, "phases", c->phases, "refused", c->refused);
+                     "join_errors", join_errors, "nodes", nodes, "phases", c->phases, "refused", c->refused,
+                     "refused_total", (json_int_t)c->nrefused);
 }
 
 /* The pair-test results as the judge reads them (cluster/judge.h). */
