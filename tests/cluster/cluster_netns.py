@@ -434,10 +434,30 @@ def run_faults():
     return rec, took
 
 
+def run_unreachable_coordinator():
+    """--listen on an address thor1 has no route to: thor1's agent says so,
+    naming --listen, and the coordinator reports it at once."""
+    out = os.path.join(tmp, "unreach.json")
+    hf = hostfile(["spark1", "thor1"])
+    cmd = coordinator(hf, out, "--no-pairs")
+    cmd[cmd.index("--listen") + 1] = "172.17.0.1"  # spark1's docker0
+    t0 = time.monotonic()
+    r = run(*cmd, check=False, timeout=60)
+    took = time.monotonic() - t0
+    rec = json.load(open(out))
+    why = rec["cluster"]["join_errors"].get("thor1", "")
+    expect(r.returncode == 1 and "cannot connect to the coordinator at 172.17.0.1" in why and "--listen" in why,
+           "unreachable coordinator: thor1's own words name the address and --listen", why)
+    expect([n["name"] for n in rec["nodes"]] == ["spark1"] and took < 10,
+           "unreachable coordinator: spark1 kept, the run ended in %.1f s" % took)
+
+
 def run_killed_and_hung():
     out = os.path.join(tmp, "kill.json")
     hf = hostfile(["spark1", "spark2", "thor1"])
-    p = subprocess.Popen(coordinator(hf, out, "--checks-timeout", "3", "--no-pairs"), stderr=subprocess.PIPE,
+    # --env inherit: an agent killed inside its login shell (bash -lc) could
+    # leave that shell's profile half done (pyenv's rehash lock, say).
+    p = subprocess.Popen(coordinator(hf, out, "--checks-timeout", "3", "--no-pairs", "--env", "inherit"), stderr=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, text=True)
     port, joined, log = None, set(), []
     deadline = time.monotonic() + 20
@@ -488,7 +508,8 @@ def run_killed_and_hung():
 def run_coordinator_killed():
     out = os.path.join(tmp, "ckill.json")
     hf = hostfile(["spark1", "spark2", "thor1", "thor2"])
-    p = subprocess.Popen(coordinator(hf, out, "--keepalive", "1"), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    p = subprocess.Popen(coordinator(hf, out, "--keepalive", "1", "--env", "inherit"), stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, text=True)
     port, n = None, 0
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -529,6 +550,7 @@ def main():
             run_ray()
         else:
             run_faults()
+            run_unreachable_coordinator()
             run_killed_and_hung()
             run_coordinator_killed()
             if run_ssh():
