@@ -36,3 +36,11 @@ endif()
 # Bad input: exit codes and messages (no root).
 add_test(NAME cluster_cli COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_cli.sh $<TARGET_FILE:preflight>)
 set_tests_properties(cluster_cli PROPERTIES TIMEOUT 60)
+
+# --launcher srun inside a real Slurm allocation: munged, slurmctld and one
+# slurmd brought up privately for this host (root; else skipped).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_runtime_slurm COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/slurm_srun.py $<TARGET_FILE:preflight>)
+  set_tests_properties(cluster_runtime_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60 RUN_SERIAL TRUE)
+endif()
