@@ -312,7 +312,8 @@ bool pf_launcher_node_ended(pf_launcher *l, int node, char *why, size_t len)
     const char *name = node >= 0 && l->cfg && (size_t)node < l->cfg->nodes->n
                            ? l->cfg->nodes->v[node].name : "";
     if (l->vt->explain) {
-        l->vt->explain(name, status, lines, why, len);
+        l->vt->explain(node >= 0 && l->cfg && (size_t)node < l->cfg->nodes->n ? &l->cfg->nodes->v[node] : NULL,
+                       status, lines, why, len);
     } else if ((WIFEXITED(c->status) && (WEXITSTATUS(c->status) == 127 || WEXITSTATUS(c->status) == 126)) ||
                (strstr(lines, "execve()") && strstr(lines, "No such file"))) {
         /* 127/126: the shell or exec-style tool did not find (or could

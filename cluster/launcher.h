@@ -55,8 +55,9 @@ typedef struct pf_launcher_vt {
     /* Turn a child's ended state + output tail into one sentence for the
      * node's failure ("ssh: Permission denied (publickey) -- BatchMode is on,
      * so no password is asked: install your key with ssh-copy-id HOST").
+     * node is NULL when the child serves every node.
      * NULL: the generic "<tool> exited N: <last line>". */
-    void (*explain)(const char *node, const char *status, const char *tail, char *buf, size_t len);
+    void (*explain)(const pf_nodespec *node, const char *status, const char *tail, char *buf, size_t len);
 } pf_launcher_vt;
 
 /* The launchers, by --launcher name: ssh, exec, mpirun, srun, ray, manual. */

@@ -83,17 +83,24 @@ static void drop_known_hosts_note(const char *in, char *out, size_t len)
     snprintf(out, len, "%.*s%s", (int)(w - in), in, end);
 }
 
-static void ssh_explain(const char *node, const char *status, const char *tail_in, char *buf, size_t len)
+static void ssh_explain(const pf_nodespec *spec, const char *status, const char *tail_in, char *buf, size_t len)
 {
-    char tail[700];
+    char tail[700], target[200];
     drop_known_hosts_note(tail_in, tail, sizeof tail);
+    const char *node = spec ? spec->name : "the node";
+    if (spec && spec->port)
+        snprintf(target, sizeof target, "-p %d %s%s%s", spec->port, spec->user ? spec->user : "", spec->user ? "@" : "",
+                 spec->host);
+    else
+        snprintf(target, sizeof target, "%s%s%s", spec && spec->user ? spec->user : "", spec && spec->user ? "@" : "",
+                 spec ? spec->host : "HOST");
     if (strstr(tail, "Permission denied") || strstr(tail, "password:") || strstr(tail, "passphrase"))
         snprintf(buf, len,
                  "ssh %s: %s -- BatchMode is on, so no password or passphrase is asked: install a key "
-                 "(ssh-copy-id %s) or load it into ssh-agent", status, tail, node);
+                 "(ssh-copy-id %s) or load it into ssh-agent", status, tail, target);
     else if (strstr(tail, "Host key verification failed") || strstr(tail, "REMOTE HOST IDENTIFICATION"))
         snprintf(buf, len, "ssh %s: %s -- the host key changed: check it, then ssh-keygen -R %s", status,
-                 tail, node);
+                 tail, spec ? spec->host : "HOST");
     else if (strstr(tail, "command not found") || strstr(tail, "No such file or directory") ||
              strstr(status, "exited 127"))
         snprintf(buf, len,

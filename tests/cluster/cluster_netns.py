@@ -241,9 +241,34 @@ def run_mpirun():
     cmd = ["ip", "netns", "exec", NODES["spark1"], PF, "cluster", "--hostfile", hf, "--launcher", "mpirun",
            "--agent-path", PF, "--only", "net.interfaces", "--no-pairs", "--join-timeout", "15", "--json", out]
     t0 = time.monotonic()
-    r = run(*cmd, check=False, timeout=60, env=env)
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # While it runs: mpirun holds the secret in its environment (exported
+    # with -x by name); no process may have it on its command line -- not
+    # mpirun, not the ssh to each node, not orted, not the agents.
+    secret, leaked, scans = None, set(), 0
+    while p.poll() is None and time.monotonic() - t0 < 30:
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    cl = f.read()
+                if secret is None and cl.startswith(b"mpirun\0") and b"--node-names" in cl:
+                    with open("/proc/%s/environ" % d, "rb") as f:
+                        for kv in f.read().split(b"\0"):
+                            if kv.startswith(b"PREFLIGHT_AGENT_SECRET="):
+                                secret = kv.split(b"=", 1)[1]
+                if secret and secret in cl:
+                    leaked.add(cl.replace(b"\0", b" ")[:200].decode(errors="replace"))
+            except OSError:
+                pass
+        scans += 1
+        time.sleep(0.02)
+    err = p.communicate(timeout=60)[1]
     took = time.monotonic() - t0
-    print(r.stderr[-2500:])
+    print(err[-2500:])
+    expect(secret and len(secret) == 64, "mpirun: the secret travels in mpirun's environment")
+    expect(not leaked, "mpirun: the secret is on no command line (%d scans of every process)" % scans, sorted(leaked))
     rec = json.load(open(out))
     names = [n["name"] for n in rec["nodes"]]
     expect(names == ["spark1", "spark2", "thor1"], "mpirun: one agent per node, named by rank", names)
