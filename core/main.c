@@ -1,4 +1,5 @@
 /* main.c -- `preflight <command> [options]`, git style. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,16 +17,17 @@ typedef struct command {
     const char *name;
     const char *what;
     int (*fn)(int argc, char **argv);
+    bool stops_cleanly; /* polls pf_sig_count(): keeps its record on SIGINT/SIGTERM/SIGHUP */
 } command;
 
 static const command commands[] = {
-    {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
-    {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
-    {"nccl", "run NCCL itself (the server's libnccl) with local ranks: pipeline, sweep, transport", pf_nccl_main},
-    {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main},
-    {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main},
-    {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
-    {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main},
+    {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main, true},
+    {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main, true},
+    {"nccl", "run NCCL itself (the server's libnccl) with local ranks: pipeline, sweep, transport", pf_nccl_main, false},
+    {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main, false},
+    {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main, false},
+    {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main, true},
+    {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main, false},
 };
 
 static void usage(FILE *f)
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "preflight: %s\n", err.msg);
                 return PF_EXIT_INCOMPLETE;
             }
+            /* commands that do not poll the flag yet exit on the first signal */
+            pf_sig_set_immediate(!commands[i].stops_cleanly);
             return commands[i].fn(argc - 1, argv + 1);
         }
     fprintf(stderr, "preflight: '%s' is not a preflight command (see preflight --help)\n", cmd);

@@ -12,6 +12,7 @@ static const int SIGS[] = {SIGINT, SIGTERM, SIGHUP};
 static volatile sig_atomic_t g_count;
 static volatile sig_atomic_t g_last;
 static volatile sig_atomic_t g_group;
+static volatile sig_atomic_t g_immediate;
 static struct sigaction g_old[NSIGS];
 static int g_installed;
 
@@ -41,12 +42,12 @@ static void on_signal(int signo, siginfo_t *si, void *uctx)
     if (same_request(signo, si))
         return;
     g_last = signo;
-    if (g_count >= 1) {
+    if (g_count >= 1 || g_immediate) {
         /* Second signal: the user wants out now.  Take the server with us. */
         int saved = errno;
         if (g_group > 0)
             kill(-(pid_t)g_group, SIGKILL);
-        static const char msg[] = "\npreflight: second signal, exiting now\n";
+        static const char msg[] = "\npreflight: exiting now\n";
         (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
         errno = saved;
         _exit(128 + signo);
@@ -94,6 +95,7 @@ void pf_sig_restore(void)
 volatile sig_atomic_t *pf_sig_counter(void) { return &g_count; }
 int pf_sig_count(void) { return g_count; }
 int pf_sig_last(void) { return g_last; }
+void pf_sig_set_immediate(bool immediate) { g_immediate = immediate; }
 void pf_sig_watch_group(pid_t pgid) { g_group = pgid > 0 ? pgid : 0; }
 
 const char *pf_sig_name(int signo)

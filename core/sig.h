@@ -32,12 +32,18 @@
 #define PF_SIG_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "core/util.h"
 
 /* Install the handler for SIGINT, SIGTERM and SIGHUP (counts reset to 0). */
 int pf_sig_install(pf_err *err);
+/* For a command that does not yet poll pf_sig_count() (it could not stop
+ * cleanly on the flag): the first signal already exits at once, as the
+ * second does.  main() sets it per command; a command joins the policy by
+ * polling the flag and dropping this (docs/RELIABILITY.md). */
+void pf_sig_set_immediate(bool immediate);
 /* Put the previous dispositions back. */
 void pf_sig_restore(void);
 

@@ -88,7 +88,6 @@ rc=$?
 [ -s cr.json ] || bad "server crash: no record"
 n=$(rec cr.json "sum(f['count'] for f in r['bench']['levels'][0]['failures'].values())")
 case "$n" in 0|*Trace*) bad "server crash: no failure recorded: $n" ;; esac
-grep -q 'reset' cr.json || bad "server crash: the reset mid-stream is not named"
 kill $spid 2>/dev/null; wait $spid 2>/dev/null; spid=""
 
 [ $fails -eq 0 ] && echo "fault matrix rows held"
