@@ -58,6 +58,14 @@ printf 'good\nnopf bin=/nonexistent/preflight\n' > "$d/hosts"
 expect 1 "nonexistent/preflight" -- "$pf" cluster --hostfile "$d/hosts" --launcher exec \
     --exec-template 'env {cmd}' --agent-path "$pf" --listen 127.0.0.1 --only net.interfaces --no-pairs \
     --json "$d/rec.json"
+# The console: the node x check table (a row for the node that joined, a
+# dash row and the reason for the one that did not), then the problems.
+if grep -q '^node  *net.interfaces' "$d/out" && grep -q '^good  *pass' "$d/out" && grep -q '^nopf  *-' "$d/out" &&
+    grep -q '^  nopf: did not join' "$d/out" && grep -q 'FAIL  *cluster.nodes' "$d/out"; then
+    echo "ok   the console shows the node x check table with the missing node and its reason"
+else
+    echo "FAIL: the console table:"; sed 's/^/    /' "$d/out" | head -12; fails=$((fails + 1))
+fi
 if ! python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [n["name"] for n in d["nodes"]] == ["good"], d["nodes"]; assert "nopf" in d["cluster"]["join_errors"]' "$d/rec.json"; then
     echo "FAIL: the record keeps good and names nopf"; fails=$((fails + 1))
 else
