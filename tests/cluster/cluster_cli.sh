@@ -41,6 +41,7 @@ expect 2 "has no {cmd}" -- "$pf" cluster --hosts a --launcher exec --exec-templa
 expect 2 "BatchMode stays yes" -- "$pf" cluster --hosts a -o BatchMode=no
 expect 2 "give one of --hosts, --hostfile, --ray" -- "$pf" cluster --hosts a --hostfile "$d/dup"
 expect 2 "not an IPv4 address" -- "$pf" cluster --hosts a --listen nosuch.example
+expect 2 "takes its nodes from Ray" -- "$pf" cluster --hosts a,b --launcher ray
 expect 2 "no Ray cluster" -- "$pf" cluster --ray 127.0.0.1:1
 expect 2 "--join HOST:PORT is required" -- "$pf" agent
 expect 2 "unknown option" -- "$pf" agent --join 127.0.0.1:1 --exec x
