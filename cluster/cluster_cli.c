@@ -319,6 +319,11 @@ int pf_cluster_main(int argc, char **argv)
         rc = bad("--exec-template is for --launcher exec");
         goto out;
     }
+    if (strcmp(launcher, "ray") == 0 && (hosts || hostfile)) {
+        rc = bad("--launcher ray takes its nodes from Ray (one agent per alive node): use --ray [ADDRESS] "
+                 "instead of --hosts/--hostfile");
+        goto out;
+    }
     if (ssh_opts.n && strcmp(launcher, "ssh") != 0) {
         rc = bad("-o passes options to ssh; it does nothing with --launcher %s", launcher);
         goto out;

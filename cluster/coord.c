@@ -41,6 +41,8 @@ enum nstate { N_WAITING, N_JOINED, N_FAILED, N_DONE };
  * once (a flood cannot exhaust descriptors or the poll set). */
 #define PF_COORD_MAX_PREAUTH 64
 #define PF_COORD_MAX_REFUSED_LISTED 100
+/* Pair probes aimed at one node at the same time, at most. */
+#define PF_COORD_PROBERS_PER_TARGET 4
 
 typedef struct cnode {
     const pf_nodespec *spec;
@@ -794,14 +796,15 @@ static void run_jobs(coord *c, probe_job *jobs, size_t nj, size_t par, bool disj
             probe_job *j = &jobs[k];
             if (j->started || c->running[j->from])
                 continue;
-            if (disjoint) {
-                bool clash = c->running[j->to] != 0;
-                for (size_t r = 0; r < c->nn && !clash; r++)
-                    if (c->running[r] && jobs[c->running[r] - 1].to == j->to)
-                        clash = true;
-                if (clash)
-                    continue;
-            }
+            /* Probers per target at once: 1 for bandwidth (disjoint pairs),
+             * PF_COORD_PROBERS_PER_TARGET otherwise, so that a node's
+             * listener is not hit by every peer at the same moment. */
+            size_t at_target = disjoint && c->running[j->to] ? 1 : 0;
+            for (size_t r = 0; r < c->nn; r++)
+                if (c->running[r] && jobs[c->running[r] - 1].to == j->to)
+                    at_target++;
+            if (at_target >= (disjoint ? 1 : PF_COORD_PROBERS_PER_TARGET))
+                continue;
             cnode *a = &c->n[j->from], *b = &c->n[j->to];
             if (a->st != N_JOINED || b->st != N_JOINED || !b->listen || !json_object_get(b->listen, "endpoints")) {
                 const char *why = a->st != N_JOINED ? a->why : b->st != N_JOINED ? b->why : "the peer has no listeners";
@@ -849,10 +852,11 @@ static void phase_pairs(coord *c, json_t *results)
     phase_begin(c, "probe", c->o->pairs_s);
     size_t nj = 0;
     probe_job *jobs = pf_xcalloc(c->nn * c->nn + 1, sizeof *jobs);
-    for (size_t i = 0; i < c->nn; i++)
-        for (size_t j = 0; j < c->nn; j++)
-            if (i != j)
-                jobs[nj++] = (probe_job){.from = (int)i, .to = (int)j};
+    /* In rounds: in round r node i probes node i+r, so every round spreads
+     * the probes over all targets instead of piling them on node 0. */
+    for (size_t r = 1; r < c->nn; r++)
+        for (size_t i = 0; i < c->nn; i++)
+            jobs[nj++] = (probe_job){.from = (int)i, .to = (int)((i + r) % c->nn)};
     run_jobs(c, jobs, nj, c->nn, false, c->phase_deadline, results);
     phase_end(c, t);
 

@@ -41,6 +41,7 @@ expect 2 "has no {cmd}" -- "$pf" cluster --hosts a --launcher exec --exec-templa
 expect 2 "BatchMode stays yes" -- "$pf" cluster --hosts a -o BatchMode=no
 expect 2 "give one of --hosts, --hostfile, --ray" -- "$pf" cluster --hosts a --hostfile "$d/dup"
 expect 2 "not an IPv4 address" -- "$pf" cluster --hosts a --listen nosuch.example
+expect 2 "takes its nodes from Ray" -- "$pf" cluster --hosts a,b --launcher ray
 expect 2 "no Ray cluster" -- "$pf" cluster --ray 127.0.0.1:1
 expect 2 "--join HOST:PORT is required" -- "$pf" agent
 expect 2 "unknown option" -- "$pf" agent --join 127.0.0.1:1 --exec x
@@ -58,6 +59,14 @@ printf 'good\nnopf bin=/nonexistent/preflight\n' > "$d/hosts"
 expect 1 "nonexistent/preflight" -- "$pf" cluster --hostfile "$d/hosts" --launcher exec \
     --exec-template 'env {cmd}' --agent-path "$pf" --listen 127.0.0.1 --only net.interfaces --no-pairs \
     --json "$d/rec.json"
+# The console: the node x check table (a row for the node that joined, a
+# dash row and the reason for the one that did not), then the problems.
+if grep -q '^node  *net.interfaces' "$d/out" && grep -q '^good  *pass' "$d/out" && grep -q '^nopf  *-' "$d/out" &&
+    grep -q '^  nopf: did not join' "$d/out" && grep -q 'FAIL  *cluster.nodes' "$d/out"; then
+    echo "ok   the console shows the node x check table with the missing node and its reason"
+else
+    echo "FAIL: the console table:"; sed 's/^/    /' "$d/out" | head -12; fails=$((fails + 1))
+fi
 if ! python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [n["name"] for n in d["nodes"]] == ["good"], d["nodes"]; assert "nopf" in d["cluster"]["join_errors"]' "$d/rec.json"; then
     echo "FAIL: the record keeps good and names nopf"; fails=$((fails + 1))
 else
