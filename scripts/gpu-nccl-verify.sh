@@ -19,6 +19,7 @@ printf 'NCCL_SOCKET_IFNAME=lo\nNCCL_IB_DISABLE=1\nNCCL_P2P_DISABLE=1\nNCCL_SHM_D
 { cat "$W/lo.env"; echo NCCL_SOCKET_IFNAME=nonexist0; } > "$W/badif.env"
 { cat "$W/lo.env"; echo NCCL_COMM_ID=10.255.255.1:29999; } > "$W/badroot.env"
 { cat "$W/lo.env"; echo NCCL_SOCKET_NTHREADS=four; } > "$W/badval.env"
+printf 'NCCL_RUNTIME_CONNECT=0\nNCCL_SOCKET_NTHREADS=2\nNCCL_NSOCKS_PERTHREAD=2\n' > "$W/fallback.env"
 t() { local s=$(date +%s%N); "$@"; local rc=$?; echo "[exit $rc, $(( ($(date +%s%N) - s) / 1000000 )) ms]"; }
 # pf CASE ARGS...: one preflight nccl run, record + logs under $W/CASE
 pf() { local c=$1; shift; echo; echo "=== preflight nccl $c: $*"; mkdir -p "$W/$c"
@@ -39,7 +40,8 @@ ls -la /usr/local/cuda*/lib*/libnccl* "$SP"/nvidia/nccl/lib/ 2>&1 | head
 # CASES selects steps (default: all), e.g. CASES="dupgpu overhead"
 want() { [ -z "${CASES:-}" ] || [[ " $CASES " == *" $1 "* ]]; }
 if want ok; then
-pf ok2 --ranks 2 --env-file "$W/lo.env" --expect-ifname lo --expect-transport NET/Socket --capture lo
+pf ok2 --ranks 2 --env-file "$W/lo.env" --expect-ifname lo --expect-transport NET/Socket --capture lo \
+   --fallback-env "$W/fallback.env"
 torch 2 --min 1024 --max $((256 << 20)) --factor 4
 pf ok4 --ranks 4 --env-file "$W/lo.env" --expect-ifname lo --expect-transport NET/Socket --capture lo
 pf ok4-nocap --ranks 4 --env-file "$W/lo.env" -q

@@ -38,6 +38,8 @@ static void usage(FILE *f)
             "  --libnccl PATH          this libnccl.so.2 instead\n"
             "  --libcuda PATH          this CUDA driver library (default libcuda.so.1)\n"
             "  --env-file FILE         NAME=value lines (e.g. from `preflight plan`) set in every rank\n"
+            "  --fallback-env FILE     then run again (all-reduce up to 4M) with these variables added,\n"
+            "                          e.g. NCCL_IB_DISABLE=1, to prove the fallback works (nccl.fallback)\n"
             "  -b SIZE, -e SIZE, -f N  sweep sizes from -b to -e, times -f (default 1K, 256M, 4)\n"
             "  -n N, -w N              timed iterations (at most; default 20) and warm-up calls (2)\n"
             "  --no-allgather          all-reduce only\n"
@@ -86,6 +88,89 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
     return 0;
 }
 
+/* The second environment: the same ranks again with the fallback's
+ * variables added (later entries win in the rank's setenv order), a short
+ * all-reduce sweep, and one verdict. */
+static void run_fallback(pf_run *run, pf_node *node, json_t *section, const pf_nccllocal_opts *base,
+                         const pf_strv *env, const char *file, const char *log_dir)
+{
+    pf_check *c = pf_check_add(run, node, "nccl.fallback");
+    pf_strv env2 = {0}, extra = {0};
+    pf_err err = {{0}};
+    if (pf_ncclenv_load(file, &extra, &err) != 0) {
+        pf_check_set(c, PF_ERROR, "%s", err.msg);
+        pf_strv_free(&extra);
+        return;
+    }
+    for (size_t k = 0; k < env->n; k++)
+        pf_strv_push(&env2, env->v[k]);
+    for (size_t k = 0; k < extra.n; k++)
+        pf_strv_push(&env2, extra.v[k]);
+    pf_strv_push_owned(&env2, NULL);
+    env2.n--;
+    char *dir = pf_xasprintf("%s/fallback", log_dir);
+    mkdir(dir, 0755);
+    pf_nccllocal_opts o = *base;
+    uint64_t sizes[PF_NCCL_MAX_SIZES];
+    int n = pf_ncclsweep_sizes(1024, 4u << 20, 4, o.nranks, sizes, PF_NCCL_MAX_SIZES, &err);
+    o.rank.sizes = sizes;
+    o.rank.n_sizes = n > 0 ? n : 0;
+    o.rank.allgather = false;
+    o.rank.n_p2p = 0;
+    o.env = (const char *const *)env2.v;
+    o.log_dir = dir;
+    o.absent_rank = o.kill_rank = -1;
+    json_t *res = pf_nccllocal_run(&o, &err);
+    json_t *ej = json_array();
+    for (size_t k = 0; k < extra.n; k++)
+        json_array_append_new(ej, json_string(extra.v[k]));
+    json_object_set_new(pf_check_evidence(c), "added", ej);
+    if (!res) {
+        pf_check_set(c, PF_ERROR, "the fallback ranks could not be started: %s", err.msg);
+    } else {
+        json_t *ranks = json_object_get(res, "ranks");
+        size_t i;
+        json_t *r;
+        const json_t *bad = NULL;
+        json_array_foreach(ranks, i, r) {
+            if (!json_object_get(r, "nccl_log") && !json_object_get(r, "diagnosis")) {
+                const char *lf = json_string_value(json_object_get(r, "log_file"));
+                char *text = lf ? pf_read_file(lf, 16u << 20, NULL, NULL) : NULL;
+                pf_nccljudge_annotate(r, text);
+                free(text);
+            }
+            if (!bad && !json_is_true(json_object_get(r, "ok")))
+                bad = r;
+        }
+        json_t *fs = pf_nccljudge_section(ranks);
+        const json_t *last = json_array_get(json_object_get(fs, "all_reduce"), json_array_size(json_object_get(fs, "all_reduce")) - 1);
+        if (bad) {
+            const json_t *d = json_object_get(bad, "diagnosis");
+            pf_check_set(c, PF_FAIL, "under the fallback environment rank %lld failed in %s: %s -- \"%s\"",
+                         (long long)json_integer_value(json_object_get(bad, "rank")),
+                         json_string_value(json_object_get(d, "stage")), json_string_value(json_object_get(d, "what")),
+                         json_string_value(json_object_get(d, "evidence")));
+            pf_check_remedy(c, "%s", json_string_value(json_object_get(d, "remedy")));
+        } else {
+            json_int_t wrong = 0;
+            json_array_foreach(json_object_get(fs, "all_reduce"), i, r) wrong += json_integer_value(json_object_get(r, "wrong"));
+            char tr[128] = "";
+            json_t *t = json_object_get(json_object_get(json_array_get(ranks, 0), "nccl_log"), "transports");
+            json_array_foreach(t, i, r) snprintf(tr + strlen(tr), sizeof tr - strlen(tr), "%s%s", i ? ", " : "", json_string_value(r));
+            if (wrong)
+                pf_check_set(c, PF_FAIL, "under the fallback environment %lld results were wrong", (long long)wrong);
+            else
+                pf_check_set(c, PF_PASS, "the fallback works: all-reduce correct up to 4 MiB over %s (busbw %.2f GB/s)",
+                             tr[0] ? tr : "?", json_number_value(json_object_get(last, "busbw")));
+        }
+        json_object_set_new(section, "fallback", fs);
+        json_decref(res);
+    }
+    free(dir);
+    pf_strv_free(&extra);
+    pf_strv_free(&env2);
+}
+
 int pf_nccl_main(int argc, char **argv)
 {
     pf_output_opts oo;
@@ -99,6 +184,7 @@ int pf_nccl_main(int argc, char **argv)
            kill_after = 0.5;
     uint64_t bmin = 1024, bmax = 256ull << 20;
     bool hostid = true, allgather = true;
+    const char *fallback = NULL;
     const char *libnccl = NULL, *libcuda = NULL, *expect_if = NULL, *expect_tr = NULL, *capture = NULL,
                *log_dir = NULL;
     char tmpdir[64] = "";
@@ -135,6 +221,7 @@ int pf_nccl_main(int argc, char **argv)
             i++;
             continue;
         } else if (!strcmp(a, "--libnccl") || !strcmp(a, "--libcuda") || !strcmp(a, "--env-file") ||
+                   !strcmp(a, "--fallback-env") ||
                    !strcmp(a, "--expect-ifname") || !strcmp(a, "--expect-transport") || !strcmp(a, "--capture") ||
                    !strcmp(a, "--log-dir")) {
             if (need(argc, argv, i))
@@ -146,6 +233,8 @@ int pf_nccl_main(int argc, char **argv)
                 libcuda = v;
             else if (!strcmp(a, "--env-file"))
                 pf_strv_push(&envfiles, v);
+            else if (!strcmp(a, "--fallback-env"))
+                fallback = v;
             else if (!strcmp(a, "--expect-ifname"))
                 expect_if = v;
             else if (!strcmp(a, "--expect-transport"))
@@ -340,6 +429,8 @@ int pf_nccl_main(int argc, char **argv)
         pf_nccljudge_checks(run, node, section, capj && !json_object_get(capj, "error") ? capj : NULL, &plan);
         if (capj)
             json_object_set(section, "capture", capj);
+        if (fallback)
+            run_fallback(run, node, section, &lo_, &env, fallback, log_dir);
         pf_run_set_section(run, "nccl", section);
         json_decref(res);
     }

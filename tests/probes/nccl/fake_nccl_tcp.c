@@ -249,6 +249,8 @@ static void *init_main(void *arg)
         atomic_store(&c->state, 2);
         return NULL;
     }
+    if (c->rank != 0) /* rank 0 logged it in ncclGetUniqueId, as NCCL does */
+        info("Bootstrap: Using lo:127.0.0.1<0>");
     info("NET/Plugin: Could not find: libnccl-net.so");
     info("NET/Socket : Using [0]lo:127.0.0.1<0>");
     info("Using network Socket");
