@@ -6,6 +6,8 @@
 #include "core/record.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
+#include "reports/compare_cli.h"
+#include "reports/report_cli.h"
 
 typedef struct command {
     const char *name;
@@ -17,6 +19,8 @@ static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
+    {"report", "render saved run records: HTML, JUnit, Markdown, GitHub, benchmark JSON, Prometheus", pf_report_main},
+    {"compare", "regression gate: a run against a baseline record (exit 1 on a regression)", pf_compare_main},
 };
 
 static void usage(FILE *f)
