@@ -44,6 +44,7 @@ bool pf_html_have_charts(void)
 typedef struct page {
     FILE *f;
     json_t *charts; /* array of {id, config} */
+    json_t *ix;     /* pf_view_index of the run being rendered */
     int next_chart;
     bool strict;
 } page;
@@ -270,7 +271,8 @@ static void header(page *p, const pf_loaded *l, size_t idx, size_t n)
     pf_strv_free(&nodes);
 }
 
-static void check_detail(FILE *f, const json_t *c)
+/* folded: the evidence inside its own <details> (the problem list) */
+static void check_detail_ex(FILE *f, const json_t *c, bool folded)
 {
     fputs("<p class=\"sum\">", f);
     esc(f, pf_view_str(c, "summary"));
@@ -297,41 +299,88 @@ static void check_detail(FILE *f, const json_t *c)
     }
     const json_t *ev = json_object_get(c, "evidence");
     if (json_object_size(ev) > 0) {
-        char *s = json_dumps(ev, JSON_INDENT(1) | JSON_SORT_KEYS);
-        fputs("<pre class=\"ev\">", f);
+        char *s = json_dumps(ev, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
+        fputs(folded ? "<details><summary>evidence</summary><pre class=\"ev\">" : "<pre class=\"ev\">", f);
         esc_max(f, s, EVIDENCE_MAX);
-        fputs("</pre>", f);
+        fputs(folded ? "</pre></details>" : "</pre>", f);
         free(s);
     }
 }
 
+static void check_detail(FILE *f, const json_t *c)
+{
+    check_detail_ex(f, c, false);
+}
+
+static void problem_item(FILE *f, const json_t *c)
+{
+    pf_status st = pf_view_status(c);
+    fputs("<li>", f);
+    status_badge(f, st);
+    fputs(" <b>", f);
+    esc_max(f, pf_view_node(c), 200);
+    if (pf_view_peer(c)) {
+        fputs(" &rarr; ", f);
+        esc_max(f, pf_view_peer(c), 200);
+    }
+    fputs(" / ", f);
+    esc_max(f, pf_view_str(c, "id"), 200);
+    fputs("</b>", f);
+    check_detail_ex(f, c, true);
+    fputs("</li>\n", f);
+}
+
+/* Problems: fail and error first, then warnings; pairwise ones in a fold of
+ * their own when there are many (one bad link shows up from every peer). */
+#define PAIR_PROBLEMS_OPEN 8
+#define PROBLEMS_MAX 400
 static void problems(page *p, const json_t *r, const char *pre)
 {
     FILE *f = p->f;
-    size_t i, shown = 0;
+    size_t i, shown = 0, npair = 0, left = 0;
     json_t *c;
     fprintf(f, "<section id=\"%sproblems\"><h2>Problems and fixes</h2>\n", pre);
     json_array_foreach(json_object_get(r, "checks"), i, c) {
         pf_status st = pf_view_status(c);
-        if (st == PF_PASS || st == PF_SKIP || (st == PF_WARN && shown > 200))
-            continue;
-        if (!shown++)
-            fputs("<ol class=\"problems\">", f);
-        fputs("<li>", f);
-        status_badge(f, st);
-        fputs(" <b>", f);
-        esc_max(f, pf_view_node(c), 200);
-        if (pf_view_peer(c)) {
-            fputs(" &rarr; ", f);
-            esc_max(f, pf_view_peer(c), 200);
-        }
-        fputs(" / ", f);
-        esc_max(f, pf_view_str(c, "id"), 200);
-        fputs("</b>", f);
-        check_detail(f, c);
-        fputs("</li>\n", f);
+        if (st != PF_PASS && st != PF_SKIP && pf_view_peer(c))
+            npair++;
     }
-    fputs(shown ? "</ol>" : "<p>No check failed, warned or errored.</p>", f);
+    for (int pass = 0; pass < 4; pass++) { /* node fail/error, node warn, pair fail/error, pair warn */
+        bool pairs_pass = pass >= 2, warn_pass = pass % 2 == 1;
+        if (pass == 2 && npair > PAIR_PROBLEMS_OPEN) {
+            if (shown)
+                fputs("</ol>", f);
+            fprintf(f, "<details><summary>%zu problems between nodes (the matrices below show them at a "
+                       "glance)</summary>", npair);
+            shown = 0;
+        }
+        json_array_foreach(json_object_get(r, "checks"), i, c) {
+            pf_status st = pf_view_status(c);
+            if (st == PF_PASS || st == PF_SKIP || (pf_view_peer(c) != NULL) != pairs_pass ||
+                (st == PF_WARN) != warn_pass)
+                continue;
+            if (shown >= PROBLEMS_MAX) {
+                left++;
+                continue;
+            }
+            if (!shown++)
+                fputs("<ol class=\"problems\">", f);
+            problem_item(f, c);
+        }
+    }
+    if (shown)
+        fputs("</ol>", f);
+    if (npair > PAIR_PROBLEMS_OPEN)
+        fputs("</details>", f);
+    if (left)
+        fprintf(f, "<p>%zu more problems are in the record.</p>", left);
+    json_array_foreach(json_object_get(r, "checks"), i, c) {
+        pf_status st = pf_view_status(c);
+        if (st != PF_PASS && st != PF_SKIP)
+            goto out;
+    }
+    fputs("<p>No check failed, warned or errored.</p>", f);
+out:
     fputs("</section>\n", f);
 }
 
@@ -366,7 +415,7 @@ static void grid(page *p, const json_t *r, const char *pre)
         }
         fputs("</th>", f);
         for (size_t j = 0; j < ids.n; j++) {
-            const json_t *c = pf_view_find(r, nodes.v[i], ids.v[j], NULL);
+            const json_t *c = pf_view_lookup(p->ix, nodes.v[i], ids.v[j], NULL);
             if (!c) {
                 fputs("<td class=\"none\">&middot;</td>", f);
                 continue;
@@ -413,7 +462,7 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
                            strstr(key, "loss"));
     for (size_t i = 0; i < nodes->n; i++)
         for (size_t j = 0; j < nodes->n; j++) {
-            const json_t *c = pf_view_find(r, nodes->v[i], id, nodes->v[j]);
+            const json_t *c = pf_view_lookup(p->ix, nodes->v[i], id, nodes->v[j]);
             double v = key ? pf_view_num(json_object_get(c, "evidence"), key) : pf_view_num(c, "measured");
             if (c && !key && !unit)
                 unit = pf_view_str(c, "unit");
@@ -436,7 +485,7 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
         esc_max(f, nodes->v[i], 60);
         fputs("</th>", f);
         for (size_t j = 0; j < nodes->n; j++) {
-            const json_t *c = pf_view_find(r, nodes->v[i], id, nodes->v[j]);
+            const json_t *c = pf_view_lookup(p->ix, nodes->v[i], id, nodes->v[j]);
             if (!c) {
                 fputs(i == j ? "<td class=\"diag\"></td>" : "<td class=\"none\">&middot;</td>", f);
                 continue;
@@ -484,7 +533,12 @@ static void pairs(page *p, const json_t *r, const char *pre)
     pf_view_check_ids(r, true, &ids);
     if (!ids.n)
         goto out;
-    pf_view_nodes(r, &nodes);
+    pf_strv all = {0};
+    pf_view_nodes(r, &all);
+    for (size_t i = 0; i < all.n; i++) /* cluster-wide checks have no place in a matrix */
+        if (strcmp(all.v[i], PF_VIEW_CLUSTER) != 0)
+            pf_strv_push(&nodes, all.v[i]);
+    pf_strv_free(&all);
     fprintf(p->f, "<section id=\"%spairs\"><h2>Between nodes</h2>\n", pre);
     for (size_t k = 0; k < ids.n; k++) {
         matrix(p, r, &nodes, ids.v[k], NULL, ids.v[k]);
@@ -1067,6 +1121,9 @@ static const char js_head[] =
     "document.addEventListener('securitypolicyviolation',function(){pfBlocked++});";
 static const char js_init[] =
     "(function(){var out=document.getElementById('pf-selftest'),drawn=0,"
+    "m=/^#view=([a-z]+)$/.exec(location.hash);"
+    "if(m){document.querySelectorAll('section,header.run,nav').forEach(function(e){"
+    "if(!(e.id&&e.id.slice(-m[1].length-1)==='-'+m[1])&&e.id!==m[1])e.style.display='none';});}"
     "pal=['#0072B2','#E69F00','#009E73','#CC79A7','#56B4E9','#D55E00','#F0E442','#000000'];"
     "try{var specs=JSON.parse(document.getElementById('pf-charts').textContent);"
     "if(typeof Chart!=='undefined'){Chart.defaults.animation=false;Chart.defaults.maintainAspectRatio=false;"
@@ -1114,6 +1171,7 @@ int pf_html_render(FILE *f, const pf_loaded *runs, size_t n, bool strict)
         char pre[32];
         snprintf(pre, sizeof pre, "r%zu-", k);
         fprintf(f, "<article id=\"r%zu\">\n", k);
+        p.ix = pf_view_index(runs[k].root);
         header(&p, &runs[k], k, n);
         problems(&p, runs[k].root, pre);
         grid(&p, runs[k].root, pre);
@@ -1123,6 +1181,8 @@ int pf_html_render(FILE *f, const pf_loaded *runs, size_t n, bool strict)
         kernels(&p, runs[k].root, pre);
         bench(&p, runs[k].root, pre);
         fputs("</article>\n", f);
+        json_decref(p.ix);
+        p.ix = NULL;
     }
     fprintf(f, "<footer><p>Written by preflight %s from the run record%s. Colours: Okabe&ndash;Ito "
                "(colour-blind safe); every status is also written. ",

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 pf_status pf_view_status(const json_t *check)
@@ -74,6 +75,33 @@ const json_t *pf_view_find(const json_t *run, const char *node, const char *id, 
             return v;
     }
     return NULL;
+}
+
+static char *ix_key(const char *node, const char *id, const char *peer)
+{
+    return pf_xasprintf("%s\x1f%s\x1f%s", node, id, peer ? peer : "");
+}
+
+json_t *pf_view_index(const json_t *run)
+{
+    json_t *ix = json_object();
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(run, "checks"), i, v) {
+        char *k = ix_key(pf_view_node(v), pf_view_str(v, "id"), pf_view_peer(v));
+        if (!json_object_get(ix, k)) /* the first one wins, as pf_view_find */
+            json_object_set(ix, k, v);
+        free(k);
+    }
+    return ix;
+}
+
+const json_t *pf_view_lookup(const json_t *index, const char *node, const char *id, const char *peer)
+{
+    char *k = ix_key(node, id, peer);
+    const json_t *c = json_object_get(index, k);
+    free(k);
+    return c;
 }
 
 const json_t *pf_view_node_obj(const json_t *run, const char *name)

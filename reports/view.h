@@ -34,6 +34,11 @@ void pf_view_nodes(const json_t *run, pf_strv *out);
 void pf_view_check_ids(const json_t *run, bool pair, pf_strv *out);
 /* The check with this id on this node (peer NULL: a non-pair check). */
 const json_t *pf_view_find(const json_t *run, const char *node, const char *id, const char *peer);
+/* An index for fast lookups in big records (32 nodes have ~1,000 pair
+ * checks): an object from "node\x1fid\x1fpeer" to the check.  New
+ * reference; valid while run is.  pf_view_lookup is pf_view_find through it. */
+json_t *pf_view_index(const json_t *run);
+const json_t *pf_view_lookup(const json_t *index, const char *node, const char *id, const char *peer);
 /* The node object with this name, or NULL. */
 const json_t *pf_view_node_obj(const json_t *run, const char *name);
 /* A node's class for matching replaced nodes: "<GPU name> CC <x.y> <transport>"

@@ -1,0 +1,23 @@
+# Reports (reports/): renderers of the run record, `preflight report` and
+# `preflight compare`, checked with their real consumers.
+add_executable(pf_mkrecord ${CMAKE_CURRENT_LIST_DIR}/mkrecord.c)
+target_link_libraries(pf_mkrecord PRIVATE pfcore)
+
+pf_add_unit(test_reports ${CMAKE_CURRENT_LIST_DIR}/test_reports.c)
+
+# Every renderer on real records: JUnit against the XSD and junitparser,
+# Markdown and annotations against golden files, benchmark JSON and
+# Prometheus read back, the regression gate's exit codes, bad input, speed.
+add_test(NAME reports_outputs
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reports_outputs.sh $<TARGET_FILE:preflight>
+                 $<TARGET_FILE:pf_mkrecord> $<TARGET_FILE:sse_server> ${CMAKE_CURRENT_LIST_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/reports_outputs)
+set_tests_properties(reports_outputs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# The HTML in headless Chromium with no network: no console error, no
+# request, grid and charts drawn, screenshots; and an HTML validator.
+add_test(NAME reports_html_browser
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reports_browser.sh $<TARGET_FILE:preflight>
+                 $<TARGET_FILE:pf_mkrecord> $<TARGET_FILE:sse_server> ${CMAKE_CURRENT_LIST_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/reports_browser)
+set_tests_properties(reports_html_browser PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
