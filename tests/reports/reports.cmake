@@ -11,7 +11,7 @@ pf_add_unit(test_reports ${CMAKE_CURRENT_LIST_DIR}/test_reports.c)
 add_test(NAME reports_outputs
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reports_outputs.sh $<TARGET_FILE:preflight>
                  $<TARGET_FILE:pf_mkrecord> $<TARGET_FILE:sse_server> ${CMAKE_CURRENT_LIST_DIR}
-                 ${CMAKE_CURRENT_BINARY_DIR}/reports_outputs)
+                 ${CMAKE_CURRENT_BINARY_DIR}/reports_outputs ${PF_SANITIZE})
 set_tests_properties(reports_outputs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
 # The HTML in headless Chromium with no network: no console error, no
