@@ -435,20 +435,14 @@ out:
     pf_strv_free(&ids);
 }
 
-/* Heat colour for v in [lo, hi] (viridis, 6 steps; dark text on light). */
-static const char *heat(double v, double lo, double hi, bool bigger_better, bool *dark_text)
+/* Heat class h0..h5 for v in [lo, hi] (viridis steps, see the CSS; 0 = worst). */
+static int heat(double v, double lo, double hi, bool bigger_better)
 {
-    static const char *const pal[] = {"#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"};
     double x = hi > lo ? (v - lo) / (hi - lo) : 1.0;
     if (!bigger_better)
         x = 1.0 - x;
     int k = (int)(x * 5.999);
-    if (k < 0)
-        k = 0;
-    if (k > 5)
-        k = 5;
-    *dark_text = k >= 3;
-    return pal[k];
+    return k < 0 ? 0 : k > 5 ? 5 : k;
 }
 
 /* One matrix: rows = nodes, columns = nodes; cell from check (status, value). */
@@ -492,16 +486,13 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
             }
             pf_status st = pf_view_status(c);
             double v = key ? pf_view_num(json_object_get(c, "evidence"), key) : pf_view_num(c, "measured");
-            fputs("<td", f);
-            if (key && !isnan(v)) {
-                bool dark;
-                const char *bg = heat(v, lo, hi, !smaller, &dark);
-                fprintf(f, " class=\"heat\" style=\"background:%s;color:%s\"", bg, dark ? "#000" : "#fff");
-            } else
-                fprintf(f, " class=\"s-%s\"", pf_status_name(st));
-            fputs(" title=\"", f);
-            esc_max(f, pf_view_str(c, "summary"), 300);
-            fputs("\">", f);
+            if (key && !isnan(v)) /* the value is the content; the summary is in the status matrix */
+                fprintf(f, "<td class=\"h%d\">", heat(v, lo, hi, !smaller));
+            else {
+                fprintf(f, "<td class=\"s-%s\" title=\"", pf_status_name(st));
+                esc_max(f, pf_view_str(c, "summary"), 300);
+                fputs("\">", f);
+            }
             if (!key)
                 fprintf(f, "<span class=\"sy\">%s</span> %s ", sym(st), pf_status_name(st));
             if (!isnan(v))
@@ -518,7 +509,7 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
     }
     if (key && lo <= hi) {
         fputs("<p class=\"hint\">", f);
-        fprintf(f, "%s is better; range ", smaller ? "darker = higher = worse; lower" : "lighter = higher; higher");
+        fprintf(f, "%s; range ", smaller ? "lower is better (lighter = better)" : "higher is better (lighter = better)");
         num(f, lo);
         fputs(" &ndash; ", f);
         num(f, hi);
@@ -729,6 +720,9 @@ static void drift(page *p, const json_t *r, const char *pre)
             }
             fputs("</tr>\n", f);
         }
+        size_t rows = pass == 0 ? ndiff : pass == 1 ? nident : nsame;
+        if (!rows)
+            fprintf(f, "<tr><td colspan=\"%zu\"><i>none</i></td></tr>", pass == 2 ? (size_t)2 : n + 1);
         fputs(pass == 0 ? "</tbody></table></div>" : pass == 1 ? "</tbody></table></div></details>"
                                                                : "</tbody></table></details>", f);
         if (pass == 0 && !ndiff)
@@ -1095,6 +1089,8 @@ static const char css[] =
     ".s-pass .b,.b.s-pass{color:#00563f}.s-warn .b,.b.s-warn{color:#6b4a00}.s-fail .b,.b.s-fail{color:#8a2c00}"
     ".s-error .b,.b.s-error{color:#7a2f5c}.s-skip .b,.b.s-skip{color:#555}"
     "td.s-pass{background:#d4efe6}td.s-warn{background:#fbe8c4}td.s-fail{background:#f6d0bd}td.s-error{background:#f2d9e8}"
+    "td.h0{background:#440154;color:#fff}td.h1{background:#414487;color:#fff}td.h2{background:#2a788e;color:#fff}"
+    "td.h3{background:#22a884}td.h4{background:#7ad151}td.h5{background:#fde725}"
     "td.s-skip{background:#eee}td.none{color:#aaa;text-align:center}td.diag{background:repeating-linear-gradient(45deg,#eee,#eee 4px,#fff 4px,#fff 8px)}"
     "table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}"
     "thead th{background:#f0f0f0;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}"
@@ -1120,12 +1116,12 @@ static const char js_head[] =
     "window.addEventListener('error',function(e){pfErrors.push(String(e.message||e))});"
     "document.addEventListener('securitypolicyviolation',function(){pfBlocked++});";
 static const char js_init[] =
-    "(function(){var out=document.getElementById('pf-selftest'),drawn=0,"
+    "(function(){var t0=Math.round(performance.now()),out=document.getElementById('pf-selftest'),drawn=0,"
     "m=/^#view=([a-z]+)$/.exec(location.hash);"
     "if(m){document.querySelectorAll('section,header.run,nav').forEach(function(e){"
     "if(!(e.id&&e.id.slice(-m[1].length-1)==='-'+m[1])&&e.id!==m[1])e.style.display='none';});}"
     "pal=['#0072B2','#E69F00','#009E73','#CC79A7','#56B4E9','#D55E00','#F0E442','#000000'];"
-    "try{var specs=JSON.parse(document.getElementById('pf-charts').textContent);"
+    "var specs=[];try{specs=JSON.parse(document.getElementById('pf-charts').textContent);"
     "if(typeof Chart!=='undefined'){Chart.defaults.animation=false;Chart.defaults.maintainAspectRatio=false;"
     "Chart.defaults.font.family=\"system-ui,'DejaVu Sans',sans-serif\";"
     "specs.forEach(function(s){var box=document.getElementById(s.id);if(!box)return;box.textContent='';"
@@ -1133,8 +1129,14 @@ static const char js_init[] =
     "box.appendChild(c);(s.config.data.datasets||[]).forEach(function(d,i){var k=pal[i%pal.length];"
     "d.borderColor=k;d.backgroundColor=k;d.pointStyle=['circle','rect','triangle','rectRot','star','cross'][i%6];});"
     "new Chart(c,s.config);drawn++;});}}catch(e){pfErrors.push(String(e))}"
+    "var painted=0,visible=0;document.querySelectorAll('.cbox canvas').forEach(function(c){"
+    "if(!c.offsetParent||!c.width)return;visible++;try{"
+    "var d=c.getContext('2d').getImageData(0,0,c.width,c.height).data;"
+    "for(var i=3;i<d.length;i+=4)if(d[i]){painted++;break;}}catch(e){}});"
     "var res=performance.getEntriesByType('resource').length;"
-    "out.setAttribute('data-charts',drawn);out.setAttribute('data-errors',pfErrors.length);"
+    "out.setAttribute('data-charts',drawn);out.setAttribute('data-painted',painted);"
+    "out.setAttribute('data-visible',visible);out.setAttribute('data-parsed-ms',t0);"
+    "out.setAttribute('data-specs',specs.length);out.setAttribute('data-errors',pfErrors.length);"
     "out.setAttribute('data-blocked',pfBlocked);out.setAttribute('data-resources',res);"
     "out.setAttribute('data-grid-cells',document.querySelectorAll('table.grid td').length);"
     "out.setAttribute('data-ready-ms',Math.round(performance.now()));"
@@ -1152,7 +1154,11 @@ int pf_html_render(FILE *f, const pf_loaded *runs, size_t n, bool strict)
           "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
           "<meta name=\"generator\" content=\"preflight " PF_VERSION "\">", f);
     fprintf(f, "<title>preflight %s: ", verdict);
-    esc_max(f, n ? pf_view_str(runs[0].root, "command") : "", 200);
+    const char *cmd = n && pf_view_str(runs[0].root, "command") ? pf_view_str(runs[0].root, "command") : "";
+    size_t clen = strlen(cmd), ccut = utf8_cut(cmd, clen, 120);
+    esc_n(f, cmd, ccut); /* plain text only inside <title> */
+    if (ccut < clen)
+        fputs("&hellip;", f);
     fprintf(f, "</title><style>%s</style><script>%s</script></head><body>\n", css, js_head);
     fputs("<nav>", f);
     if (n > 1)
