@@ -21,3 +21,10 @@ add_test(NAME reports_html_browser
                  $<TARGET_FILE:pf_mkrecord> $<TARGET_FILE:sse_server> ${CMAKE_CURRENT_LIST_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/reports_browser)
 set_tests_properties(reports_html_browser PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# A benchmark against a real llama.cpp server, every report flag on the live
+# command; SKIPPED with the reason when scripts/install-deps-llama.sh has not run.
+add_test(NAME reports_llama
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reports_llama.sh $<TARGET_FILE:preflight>
+                 ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_BINARY_DIR}/reports_llama)
+set_tests_properties(reports_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 300)
