@@ -609,7 +609,7 @@ static void nccl(page *p, const json_t *r, const char *pre)
 }
 
 /* Flatten facts into path -> short string (arrays of named objects keyed by
- * name, so interfaces line up across nodes). */
+ * name, so interfaces line up across nodes; GPUs by position). */
 static void flatten(const json_t *v, const char *path, int depth, json_t *out)
 {
     if (json_object_size(out) > 4000)
@@ -628,7 +628,9 @@ static void flatten(const json_t *v, const char *path, int depth, json_t *out)
         size_t i;
         json_t *x;
         json_array_foreach((json_t *)v, i, x) {
-            const char *nm = pf_view_str(x, "name");
+            /* elements with an ordinal (GPUs) line up by it, named ones
+             * (interfaces) by name, the rest by position */
+            const char *nm = json_object_get(x, "ordinal") ? NULL : pf_view_str(x, "name");
             char *pp = nm ? pf_xasprintf("%s[%.60s]", path, nm) : pf_xasprintf("%s[%zu]", path, i);
             flatten(x, pp, depth + 1, out);
             free(pp);
