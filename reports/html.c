@@ -1058,6 +1058,8 @@ static void comparison(page *p, const pf_loaded *runs, size_t n)
             fprintf(f, "<td>%s</td></tr>\n", w->regress ? "&#10007; REGRESSION" : w->improved ? "&#10003; better"
                                                            : changed ? "changed" : "same");
         }
+        if (!cmp.n)
+            fputs("<tr><td colspan=\"6\"><i>nothing in common to compare</i></td></tr>", f);
         fputs("</tbody></table></div>", f);
         if (cmp.unmatched.n) {
             fputs("<p>Nodes with no baseline counterpart: ", f);
