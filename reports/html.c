@@ -1118,7 +1118,10 @@ static const char css[] =
 static const char js_head[] =
     "window.pfErrors=[];window.pfBlocked=0;"
     "window.addEventListener('error',function(e){pfErrors.push(String(e.message||e))});"
-    "document.addEventListener('securitypolicyviolation',function(){pfBlocked++});";
+    "document.addEventListener('securitypolicyviolation',function(){pfBlocked++});"
+    /* print: the problems' evidence folds open (the tables print as they are) */
+    "window.addEventListener('beforeprint',function(){document.querySelectorAll('ol.problems details')"
+    ".forEach(function(d){d.open=true})});";
 static const char js_init[] =
     "(function(){var t0=Math.round(performance.now()),out=document.getElementById('pf-selftest'),drawn=0,"
     "m=/^#view=([a-z]+)$/.exec(location.hash);"

@@ -198,6 +198,15 @@ sed 's/preflight.run\/1/preflight.run\/7/' "$W/c4.json" > "$W/future.json"
 "$PF" report "$W/future.json" -q --html "$W/future.html" 2>"$W/future.err"; rc=$?
 [ $rc -eq 3 ] && grep -q "unknown schema version 'preflight.run/7'" "$W/future.err" && ok "unknown schema -> 3, named" ||
     bad "unknown schema: exit $rc, $(cat "$W/future.err")"
+"$PF" report 2>/dev/null; rc=$?
+[ $rc -eq 2 ] || bad "report without a record exited $rc, want 2"
+"$PF" report "$W/c4.json" --bogus 2>/dev/null; rc=$?
+[ $rc -eq 2 ] || bad "report --bogus exited $rc, want 2"
+"$PF" report "$W/c4.json" --html 2>/dev/null; rc=$?
+[ $rc -eq 2 ] || bad "report --html without a file exited $rc, want 2"
+"$PF" report --help >/dev/null && "$PF" compare --help >/dev/null || bad "--help did not exit 0"
+"$PF" report "$W/c4.json" -q --html /nonexistent-dir/x.html 2>"$W/nowrite.err"; rc=$?
+[ $rc -eq 3 ] && grep -q "/nonexistent-dir/x.html" "$W/nowrite.err" || bad "unwritable --html: exit $rc, $(cat "$W/nowrite.err")"
 "$PF" report "$W/missing-file.json" 2>"$W/missing.err"; rc=$?
 [ $rc -eq 2 ] && grep -q "missing-file.json" "$W/missing.err" || bad "missing file: exit $rc"
 

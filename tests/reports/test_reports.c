@@ -12,12 +12,14 @@
 #include <cmocka.h>
 
 #include "core/record.h"
+#include "reports/benchjson.h"
 #include "reports/compare.h"
 #include "reports/github.h"
 #include "reports/html.h"
 #include "reports/junit.h"
 #include "reports/load.h"
 #include "reports/markdown.h"
+#include "reports/output.h"
 #include "reports/prom.h"
 
 /* A small real record: two nodes, one failing check, a pair check. */
@@ -278,13 +280,59 @@ static void test_parse_pct(void **state)
     assert_int_equal(pf_compare_parse_pct("5%x", &v, &err), -1);
 }
 
+/* The shared output flags: one row per form. */
+static void test_output_flags(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *argv[3];
+        int argc, rc;
+        const char *html, *junit, *bench;
+        bool github;
+    } rows[] = {
+        {{"--html", "r.html"}, 2, 1, "r.html", NULL, NULL, false},
+        {{"--html=r.html"}, 1, 1, "r.html", NULL, NULL, false},
+        {{"--junit", "j.xml"}, 2, 1, NULL, "j.xml", NULL, false},
+        {{"--benchmark-json", "b.json"}, 2, 1, NULL, NULL, "b.json", false},
+        {{"--github"}, 1, 1, NULL, NULL, NULL, true},
+        {{"--html"}, 1, -1, NULL, NULL, NULL, false},
+        {{"--html="}, 1, -1, NULL, NULL, NULL, false},
+        {{"--htmlx", "r"}, 2, 0, NULL, NULL, NULL, false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        pf_output_opts o;
+        pf_output_opts_init(&o);
+        o.github = false;
+        int k = 0;
+        pf_err err = {{0}};
+        int rc = pf_output_parse_flag(&o, rows[i].argc, (char **)rows[i].argv, &k, &err);
+        if (rc != rows[i].rc)
+            fail_msg("row %zu (%s): rc %d, expected %d", i, rows[i].argv[0], rc, rows[i].rc);
+        if (rc < 0)
+            assert_non_null(strstr(err.msg, "needs a file name"));
+        if (rc > 0) {
+            assert_int_equal(k, rows[i].argc - 1);
+            assert_true((o.html_path == NULL) == (rows[i].html == NULL));
+            assert_true((o.junit_path == NULL) == (rows[i].junit == NULL));
+            assert_true((o.benchjson_path == NULL) == (rows[i].bench == NULL));
+            assert_int_equal(o.github, rows[i].github);
+        }
+    }
+    char *p = pf_benchjson_smaller_path("out/bench.json");
+    assert_string_equal(p, "out/bench.smaller.json");
+    free(p);
+    p = pf_benchjson_smaller_path("bench");
+    assert_string_equal(p, "bench.smaller.json");
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_table),        cmocka_unit_test(test_truncated_keeps_prefix),
         cmocka_unit_test(test_escaping),          cmocka_unit_test(test_github_escape),
         cmocka_unit_test(test_compare_table),     cmocka_unit_test(test_compare_class_and_status),
-        cmocka_unit_test(test_parse_pct),
+        cmocka_unit_test(test_parse_pct),         cmocka_unit_test(test_output_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
