@@ -8,7 +8,7 @@
 # Checks: JUnit against junit.xsd (xmllint) and counts through junitparser;
 # Markdown and GitHub annotations against golden files; benchmark JSON
 # against github-action-benchmark's input shape; Prometheus text read back
-# (promtool when installed, else a strict parser here); the compare gate's
+# (promtool when installed, PyPI prometheus-client's parser, and a strict parser here); the compare gate's
 # exit codes; bad input; the 32-node render time and page size.
 # Exit 0 pass, 1 fail, 77 skip (a consumer is not installed: never a pass).
 set -uo pipefail
@@ -141,8 +141,17 @@ for r in check bench c32 hostile; do
     if command -v promtool >/dev/null; then
         promtool check metrics < "$W/$r.prom" >"$W/$r.promtool" 2>&1; rc=$?
         [ $rc -eq 0 ] || { bad "promtool on $r.prom exited $rc"; head -5 "$W/$r.promtool"; }
-    else
-        python3 - "$W/$r.prom" <<'PY' || bad "$r.prom does not parse"
+    fi
+    if python3 -c 'import prometheus_client' 2>/dev/null; then
+        python3 - "$W/$r.prom" <<'PY' || bad "prometheus_client cannot parse $r.prom"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = list(text_string_to_metric_families(open(sys.argv[1], encoding="utf-8").read()))
+assert fams and all(f.type == "gauge" for f in fams), [f.type for f in fams]
+print(f"ok: prometheus_client reads {sys.argv[1]}: {len(fams)} families, {sum(len(f.samples) for f in fams)} samples")
+PY
+    fi
+    python3 - "$W/$r.prom" <<'PY' || bad "$r.prom does not parse"
 import re, sys
 name = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
 lab = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
@@ -161,7 +170,6 @@ for ln in text.splitlines():
     assert m.group(1) == last, f"sample of {m.group(1)} outside its family"
 print(f"ok: {sys.argv[1]} parses ({len(seen_type)} families, no timestamps)")
 PY
-    fi
 done
 
 # ---- the regression gate ----
