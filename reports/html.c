@@ -445,6 +445,15 @@ static int heat(double v, double lo, double hi, bool bigger_better)
     return k < 0 ? 0 : k > 5 ? 5 : k;
 }
 
+/* A number or boolean (1/0) of a check's evidence, else NAN. */
+static double ev_value(const json_t *c, const char *key)
+{
+    const json_t *v = json_object_get(json_object_get(c, "evidence"), key);
+    if (json_is_boolean(v))
+        return json_is_true(v) ? 1 : 0;
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
 /* One matrix: rows = nodes, columns = nodes; cell from check (status, value). */
 static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *id, const char *key,
                    const char *title)
@@ -457,7 +466,7 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
     for (size_t i = 0; i < nodes->n; i++)
         for (size_t j = 0; j < nodes->n; j++) {
             const json_t *c = pf_view_lookup(p->ix, nodes->v[i], id, nodes->v[j]);
-            double v = key ? pf_view_num(json_object_get(c, "evidence"), key) : pf_view_num(c, "measured");
+            double v = key ? ev_value(c, key) : pf_view_num(c, "measured");
             if (c && !key && !unit)
                 unit = pf_view_str(c, "unit");
             if (!isnan(v)) {
@@ -485,8 +494,11 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
                 continue;
             }
             pf_status st = pf_view_status(c);
-            double v = key ? pf_view_num(json_object_get(c, "evidence"), key) : pf_view_num(c, "measured");
-            if (key && !isnan(v)) /* the value is the content; the summary is in the status matrix */
+            double v = key ? ev_value(c, key) : pf_view_num(c, "measured");
+            const json_t *raw = key ? json_object_get(json_object_get(c, "evidence"), key) : NULL;
+            if (json_is_boolean(raw)) /* yes is good, whatever the others say */
+                fprintf(f, "<td class=\"h%d\">", json_is_true(raw) ? 5 : 0);
+            else if (key && !isnan(v)) /* the value is the content; the summary is in the status matrix */
                 fprintf(f, "<td class=\"h%d\">", heat(v, lo, hi, !smaller));
             else {
                 fprintf(f, "<td class=\"s-%s\" title=\"", pf_status_name(st));
@@ -495,7 +507,9 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
             }
             if (!key)
                 fprintf(f, "<span class=\"sy\">%s</span> %s ", sym(st), pf_status_name(st));
-            if (!isnan(v))
+            if (json_is_boolean(raw))
+                fputs(json_is_true(raw) ? "yes" : "<b>NO</b>", f);
+            else if (!isnan(v))
                 num(f, v);
             fputs("</td>", f);
         }
@@ -543,7 +557,7 @@ static void pairs(page *p, const json_t *r, const char *pre)
             const char *key;
             json_t *v;
             json_object_foreach(json_object_get(c, "evidence"), key, v) {
-                if (json_is_number(v) && keys.n < 6 && !pf_strv_contains(&keys, key))
+                if ((json_is_number(v) || json_is_boolean(v)) && keys.n < 6 && !pf_strv_contains(&keys, key))
                     pf_strv_push(&keys, key);
             }
         }
