@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # reports_outputs.sh -- every renderer on real records, read back by real consumers.
-#   reports_outputs.sh PREFLIGHT MKRECORD SSE_SERVER SRCDIR WORKDIR [SANITIZE]
+#   reports_outputs.sh PREFLIGHT MKRECORD SSE_SERVER SRCDIR WORKDIR [SANITIZE [NOCHARTS]]
+# (NOCHARTS: preflight linked without Chart.js, as a build without libjs-chart.js)
 # Records: `preflight check` on this machine (and --html/--junit on the live
 # command), `preflight bench` against the scripted SSE server (a sweep with
 # failures and /metrics), generated 4- and 32-node cluster records
@@ -12,7 +13,7 @@
 # exit codes; bad input; the 32-node render time and page size.
 # Exit 0 pass, 1 fail, 77 skip (a consumer is not installed: never a pass).
 set -uo pipefail
-PF="$1" MK="$2" SSE="$3" SRC="$4" W="$5" SAN="${6:-OFF}"
+PF="$1" MK="$2" SSE="$3" SRC="$4" W="$5" SAN="${6:-OFF}" NOCHARTS="${7:-}"
 skip() { echo "SKIPPED: $*"; exit 77; }
 command -v xmllint >/dev/null || skip "xmllint missing (scripts/install-deps-reports.sh)"
 python3 -c 'import junitparser' 2>/dev/null || skip "PyPI junitparser missing (scripts/install-deps-reports.sh)"
@@ -217,6 +218,18 @@ sed 's/preflight.run\/1/preflight.run\/7/' "$W/c4.json" > "$W/future.json"
 [ $rc -eq 3 ] && grep -q "/nonexistent-dir/x.html" "$W/nowrite.err" || bad "unwritable --html: exit $rc, $(cat "$W/nowrite.err")"
 "$PF" report "$W/missing-file.json" 2>"$W/missing.err"; rc=$?
 [ $rc -eq 2 ] && grep -q "missing-file.json" "$W/missing.err" || bad "missing file: exit $rc"
+
+# ---- a build without libjs-chart.js: tables, no charts, said so ----
+if [ -n "$NOCHARTS" ]; then
+    "$NOCHARTS" report "$W/c32.json" -q --no-github --html "$W/nocharts.html"; rc=$?
+    if [ $rc -eq 0 ] && grep -q "Charts unavailable" "$W/nocharts.html" && ! grep -q "Chart.js v" "$W/nocharts.html" &&
+        grep -q 'table class="grid"' "$W/nocharts.html" && grep -q "TTFT p99 ms" "$W/nocharts.html" &&
+        [ "$(grep -c "Chart.js v" "$W/c32.html")" -ge 1 ]; then
+        ok "without Chart.js: tables render, the page says charts are unavailable ($(stat -c %s "$W/nocharts.html") bytes)"
+    else
+        bad "page without Chart.js (exit $rc)"
+    fi
+fi
 
 # ---- speed and size: 32 nodes + a benchmark sweep ----
 limit=200; [ "$SAN" = ON ] && limit=1500  # sanitizers slow everything ~5x
