@@ -753,10 +753,30 @@ static void drift(page *p, const json_t *r, const char *pre)
     json_decref(order);
 }
 
+/* Add one library verdict for one target to the per-node table. */
+static void cov_add(json_t *tab, json_t *targets, const char *target, const json_t *lib)
+{
+    const char *path = pf_view_str(lib, "path");
+    if (!path || !target)
+        return;
+    if (!json_object_get(targets, target))
+        json_object_set_new(targets, target, json_string(pf_view_str(lib, "device") ? pf_view_str(lib, "device") : ""));
+    json_t *row = json_object_get(tab, path);
+    if (!row) {
+        row = json_object();
+        json_object_set_new(tab, path, row);
+    }
+    json_object_set(row, target, (json_t *)lib);
+}
+
+/* Kernel coverage per node: library x target.  gpu.kernels evidence has
+ * targets[] {target, device, libraries[] {path, verdict, status, ...}};
+ * `preflight kernels` has one check per file whose targets[] are the
+ * per-target verdicts themselves ({path, target, device, verdict, ...}). */
 static void kernels(page *p, const json_t *r, const char *pre)
 {
     FILE *f = p->f;
-    bool opened = false;
+    json_t *per_node = json_object(); /* node -> {"t": {target: device}, "l": {path: {target: lib}}} */
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(r, "checks"), i, c) {
@@ -766,56 +786,73 @@ static void kernels(page *p, const json_t *r, const char *pre)
         const json_t *targets = json_object_get(json_object_get(c, "evidence"), "targets");
         if (!json_array_size(targets))
             continue;
-        if (!opened) {
-            fprintf(f, "<section id=\"%skernels\"><h2>Kernel coverage</h2>\n", pre);
-            opened = true;
+        json_t *n = json_object_get(per_node, pf_view_node(c));
+        if (!n) {
+            n = json_pack("{s:o,s:o}", "t", json_object(), "l", json_object());
+            json_object_set_new(per_node, pf_view_node(c), n);
         }
-        fputs("<h3>", f);
-        esc_max(f, pf_view_node(c), 200);
-        fputs(" / ", f);
-        esc_max(f, id, 200);
-        fputs("</h3><div class=\"scroll\"><table class=\"data\"><thead><tr><th>library</th>", f);
         size_t t;
         json_t *tg;
         json_array_foreach(targets, t, tg) {
+            const char *target = pf_view_str(tg, "target");
+            const json_t *libs = json_object_get(tg, "libraries");
+            if (libs) {
+                size_t q;
+                json_t *lib;
+                json_array_foreach(libs, q, lib) {
+                    if (q >= 300)
+                        break;
+                    json_t *l2 = json_deep_copy(lib);
+                    if (!pf_view_str(l2, "device") && pf_view_str(tg, "device"))
+                        json_object_set_new(l2, "device", json_string(pf_view_str(tg, "device")));
+                    cov_add(json_object_get(n, "l"), json_object_get(n, "t"), target, l2);
+                    json_decref(l2);
+                }
+            } else
+                cov_add(json_object_get(n, "l"), json_object_get(n, "t"), target, tg);
+        }
+    }
+    if (json_object_size(per_node))
+        fprintf(f, "<section id=\"%skernels\"><h2>Kernel coverage</h2>\n", pre);
+    const char *node;
+    json_t *n;
+    json_object_foreach(per_node, node, n) {
+        json_t *targets = json_object_get(n, "t"), *libs = json_object_get(n, "l");
+        fputs("<h3>", f);
+        esc_max(f, node, 200);
+        fputs("</h3><div class=\"scroll\"><table class=\"data\"><thead><tr><th>library</th>", f);
+        const char *target;
+        json_t *dev;
+        json_object_foreach(targets, target, dev) {
             fputs("<th>", f);
-            esc_max(f, pf_view_str(tg, "target"), 40);
-            if (pf_view_str(tg, "device")) {
+            esc_max(f, target, 40);
+            if (json_string_length(dev)) {
                 fputs("<br><small>", f);
-                esc_max(f, pf_view_str(tg, "device"), 60);
+                esc_max(f, json_string_value(dev), 60);
                 fputs("</small>", f);
             }
             fputs("</th>", f);
         }
         fputs("</tr></thead><tbody>", f);
-        /* libraries as listed for the first target, looked up in the others by path */
-        const json_t *libs0 = json_object_get(json_array_get(targets, 0), "libraries");
-        size_t li;
-        json_t *lib;
-        json_array_foreach(libs0, li, lib) {
-            if (li >= 300)
-                break;
-            const char *path = pf_view_str(lib, "path");
-            const char *base = path ? strrchr(path, '/') : NULL;
+        const char *path;
+        json_t *row;
+        json_object_foreach(libs, path, row) {
+            const char *base = strrchr(path, '/');
             fputs("<tr><th scope=\"row\" title=\"", f);
             esc_max(f, path, 400);
             fputs("\">", f);
-            esc_max(f, base ? base + 1 : (path ? path : "?"), 120);
+            esc_max(f, base ? base + 1 : path, 120);
             fputs("</th>", f);
-            json_array_foreach(targets, t, tg) {
-                const json_t *hit = NULL;
-                size_t q;
-                json_t *l2;
-                json_array_foreach(json_object_get(tg, "libraries"), q, l2) {
-                    const char *p2 = pf_view_str(l2, "path");
-                    if (p2 && path && strcmp(p2, path) == 0) {
-                        hit = l2;
-                        break;
-                    }
-                }
+            json_object_foreach(targets, target, dev) {
+                const json_t *hit = json_object_get(row, target);
                 const char *st = pf_view_str(hit, "status");
                 const char *verdict = pf_view_str(hit, "verdict");
-                fprintf(f, "<td class=\"s-%s\">", st && strcmp(st, "alternative") ? st : "skip");
+                /* the class comes from a fixed list, never from the record */
+                const char *cls = "skip";
+                for (int k = 0; st && k < PF_STATUS_COUNT; k++)
+                    if (strcmp(st, pf_status_name((pf_status)k)) == 0)
+                        cls = pf_status_name((pf_status)k);
+                fprintf(f, "<td class=\"s-%s\">", cls);
                 esc_max(f, verdict ? verdict : "-", 40);
                 double share = pf_view_num(hit, "missing_share");
                 if (!isnan(share) && share > 0)
@@ -826,8 +863,9 @@ static void kernels(page *p, const json_t *r, const char *pre)
         }
         fputs("</tbody></table></div>\n", f);
     }
-    if (opened)
+    if (json_object_size(per_node))
         fputs("</section>\n", f);
+    json_decref(per_node);
 }
 
 /* ---- benchmark ----------------------------------------------------------- */

@@ -123,7 +123,23 @@ void pf_view_node_class(const json_t *run, const char *node, char *buf, size_t l
     const char *gname = pf_view_str(gpu, "name");
     const char *cc = pf_view_str(gpu, "compute_capability");
     const char *tr = pf_view_str(json_object_get(facts, "nccl_transport"), "transport");
-    snprintf(buf, len, "%s CC %s %s", gname ? gname : "no-GPU", cc ? cc : "-", tr ? tr : "unknown");
+    /* NIC class: the fastest physical interface (loopback and virtual ones skipped) */
+    double best = 0;
+    size_t i;
+    json_t *ifc;
+    json_array_foreach(json_object_get(facts, "interfaces"), i, ifc) {
+        const char *kind = pf_view_str(ifc, "kind"), *name = pf_view_str(ifc, "name");
+        if (json_is_true(json_object_get(ifc, "virtual")) || (kind && strcmp(kind, "loopback") == 0) ||
+            (name && strcmp(name, "lo") == 0))
+            continue;
+        double sp = pf_view_num(ifc, "speed_mbps");
+        if (!isnan(sp) && sp > best)
+            best = sp;
+    }
+    char nic[32] = "";
+    if (best > 0)
+        snprintf(nic, sizeof nic, " %gG", best / 1000);
+    snprintf(buf, len, "%s CC %s %s%s", gname ? gname : "no-GPU", cc ? cc : "-", tr ? tr : "unknown", nic);
 }
 
 void pf_view_counts(const json_t *run, size_t counts[PF_STATUS_COUNT])

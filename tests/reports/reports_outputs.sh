@@ -34,13 +34,22 @@ for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
     --json "$W/bench.json" >/dev/null
 [ -s "$W/bench.json" ] || bad "preflight bench wrote no record"
 kill $spid 2>/dev/null
+# `preflight kernels` on a real CUDA library when the toolkit is here (kernel coverage view)
+recs="check bench c4 c32 hostile"
+klib=/usr/local/cuda/lib64/libcheckpoint.so
+if [ -f "$klib" ]; then
+    "$PF" kernels --arch 12.1 "$klib" --json "$W/kernels.json" -q >/dev/null; rc=$?
+    [ $rc -le 1 ] && recs="$recs kernels" || bad "preflight kernels exited $rc"
+else
+    echo "note: no $klib, so no \`preflight kernels\` record (the cluster records still carry gpu.kernels coverage)"
+fi
 "$MK" cluster 4 "$W/c4.json" || bad "mkrecord cluster 4"
 "$MK" cluster 4 "$W/c4-later.json" --variant 1 || bad "mkrecord cluster 4 variant"
 "$MK" cluster 32 "$W/c32.json" --bench "$W/bench.json" || bad "mkrecord cluster 32"
 "$MK" hostile "$W/hostile.json" || bad "mkrecord hostile"
 
 # ---- every renderer on every record ----
-for r in check bench c4 c32 hostile; do
+for r in $recs; do
     "$PF" report "$W/$r.json" -q --no-github --html "$W/$r.html" --junit "$W/$r.xml" --markdown "$W/$r.md" \
         --prom "$W/$r.prom" --benchmark-json "$W/$r.bench.json"
     rc=$?
@@ -49,16 +58,20 @@ for r in check bench c4 c32 hostile; do
         [ -s "$W/$r.$ext" ] || bad "report $r wrote no $ext"
     done
 done
+for r in c4 kernels; do
+    [ -f "$W/$r.html" ] || continue
+    grep -q "Kernel coverage" "$W/$r.html" && ok "$r.html has the kernel coverage" || bad "$r.html lacks the kernel coverage"
+done
 # the live command writes the same outputs
 "$PF" check -q --no-github --html "$W/live.html" --junit "$W/live.xml" --json "$W/live.json" >/dev/null
 [ -s "$W/live.html" ] && [ -s "$W/live.xml" ] && ok "check --html/--junit on the live command" ||
     bad "check --html/--junit wrote nothing"
 
 # ---- JUnit: the XSD and a real consumer ----
-for r in check bench c4 c32 hostile live; do
+for r in $recs live; do
     xmllint --noout --schema "$SRC/junit.xsd" "$W/$r.xml" 2>"$W/$r.xmllint" || { bad "$r.xml invalid:"; head -5 "$W/$r.xmllint"; }
 done
-python3 - "$W" check bench c4 c32 hostile <<'PY' || fails=$((fails + 1))
+python3 - "$W" $recs <<'PY' || fails=$((fails + 1))
 import json, sys
 from junitparser import JUnitXml
 w, names = sys.argv[1], sys.argv[2:]
@@ -178,7 +191,7 @@ done
 [ $rc -eq 0 ] && ok "compare same -> 0" || bad "compare of a record with itself exited $rc"
 "$PF" compare "$W/c4.json" "$W/c4-later.json" --junit "$W/cmp.xml" --markdown "$W/cmp.md" --html "$W/cmp.html" > "$W/cmp-later.txt"; rc=$?
 [ $rc -eq 1 ] && ok "compare 30% less bandwidth -> 1" || bad "compare with 30% less bandwidth exited $rc, want 1"
-grep -q "matched by class NVIDIA GB10 CC 12.1 Socket, baseline spark-01" "$W/cmp-later.txt" &&
+grep -q "matched by class NVIDIA GB10 CC 12.1 Socket 100G, baseline spark-01" "$W/cmp-later.txt" &&
     ok "replaced node matched by class" || bad "spark-new was not matched to spark-01 by class"
 xmllint --noout --schema "$SRC/junit.xsd" "$W/cmp.xml" 2>/dev/null || bad "compare JUnit invalid"
 grep -q "REGRESSION" "$W/cmp.md" && grep -q "REGRESSION" "$W/cmp.html" || bad "compare Markdown/HTML lack the regression"
