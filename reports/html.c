@@ -243,7 +243,9 @@ static void header(page *p, const pf_loaded *l, size_t idx, size_t n)
         fprintf(f, " and %zu more", nodes.n - 8);
     if (!nodes.n)
         fputs("no nodes recorded", f);
-    fprintf(f, " (%zu node%s)</dd><dt>exit code</dt><dd>", nodes.n, nodes.n == 1 ? "" : "s");
+    size_t real = nodes.n - (pf_strv_contains(&nodes, PF_VIEW_CLUSTER) ? 1 : 0);
+    fprintf(f, " (%zu node%s%s)</dd><dt>exit code</dt><dd>", real, real == 1 ? "" : "s",
+            real < nodes.n ? " and cluster-wide checks" : "");
     int ec = pf_view_exit_code(r);
     if (ec >= 0)
         fprintf(f, "%d", ec);
