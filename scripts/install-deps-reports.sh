@@ -6,6 +6,7 @@
 #   chromium         headless browser that loads the page with the network blocked (tests)
 #   libxml2-utils    xmllint --schema for the JUnit XSD (tests)
 #   tidy             HTML validator (tests)
+#   poppler-utils    pdftotext: the printed page has every verdict and fix (tests)
 #   junitparser      a real JUnit consumer from PyPI that reads the counts back (tests)
 #   pillow           reads the browser's screenshots back (tests)
 #   prometheus-client  its text-format parser reads the --prom output back (tests); `promtool`
@@ -16,7 +17,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs=(libjs-chart.js chromium libxml2-utils tidy fonts-dejavu-core)
+pkgs=(libjs-chart.js chromium libxml2-utils tidy fonts-dejavu-core poppler-utils)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -47,11 +47,13 @@ done
 NET=(unshare -n)
 "${NET[@]}" true 2>/dev/null || NET=()
 EXTRA=(--host-resolver-rules="MAP * ~NOTFOUND" --proxy-server=127.0.0.1:9)
-load() { # name url-suffix window-size
-    timeout 60 "${NET[@]}" "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions \
+load() { # name url-suffix window-size [more chromium flags]
+    local name=$1 url=$2 size=$3
+    shift 3
+    timeout 60 "${NET[@]}" "$CHROME" "$@" --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions \
         --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$W/profile" \
-        "${EXTRA[@]}" --enable-logging=stderr --v=0 --hide-scrollbars --window-size="$3" \
-        --screenshot="$W/$1.png" --dump-dom "file://$W/$2" >"$W/$1.dom" 2>"$W/$1.log"
+        "${EXTRA[@]}" --enable-logging=stderr --v=0 --hide-scrollbars --window-size="$size" \
+        --screenshot="$W/$name.png" --dump-dom "file://$W/$url" >"$W/$name.dom" 2>"$W/$name.log"
 }
 [ ${#NET[@]} -gt 0 ] && echo "network: an empty network namespace (unshare -n)" ||
     echo "network: not root, so host resolution and a dead proxy instead of a namespace"
@@ -138,6 +140,28 @@ for _ in 1 2; do
 done
 echo "32 nodes + sweep: interactive in $best ms (load average $(cut -d' ' -f1 /proc/loadavg)); all: $(cat "$W/ready.txt")"
 [ "${best:-999999}" -lt 1000 ] || bad "32-node page interactive after $best ms (limit 1000)"
+
+load c4print c4.html 1280,800 --print-to-pdf="$W/c4.pdf" || bad "printing c4.html exited $?"
+# print: the page prints, and the printed text has the verdict, every problem and its fix
+if [ -s "$W/c4.pdf" ] && head -c 5 "$W/c4.pdf" | grep -q '%PDF'; then
+    if command -v pdftotext >/dev/null; then
+        pdftotext "$W/c4.pdf" "$W/c4.txt"
+        missing=$(python3 - "$W/c4.json" "$W/c4.txt" <<'PY'
+import json, sys
+rec = json.load(open(sys.argv[1])); text = " ".join(open(sys.argv[2]).read().split())
+want = ["FAIL"] + [" ".join(c["remedy"].split()) for c in rec["checks"]
+                   if c["status"] in ("fail", "error") and c.get("remedy")]
+print(sum(1 for w in want if w not in text))
+PY
+)
+        [ "$missing" = 0 ] && echo "ok: printed page carries the verdict and every fix" ||
+            bad "$missing fix(es) or the verdict missing from the printed page"
+    else
+        echo "note: pdftotext missing (poppler-utils), printed text not checked"
+    fi
+else
+    bad "printing c4.html gave no PDF"
+fi
 
 # the hostile page: the DOM as the browser built it holds no element from the record
 if grep -q -i -E '<(img|iframe|svg)[ >]' "$W/hostile.dom"; then bad "an element from the hostile record reached the DOM"; fi
