@@ -84,13 +84,25 @@ int pf_benchjson_render(FILE *f, const pf_loaded *l, bool bigger)
     if (bigger) {
         json_t *e;
         json_array_foreach(json_object_get(json_object_get(r, "nccl"), "p2p"), i, e) {
-            const char *a = pf_view_str(e, "from"), *bb = pf_view_str(e, "to");
-            if (!a || !bb)
+            char a[128], bb[128], lab[300];
+            double g;
+            if (!pf_view_p2p(e, a, sizeof a, bb, sizeof bb, lab, sizeof lab, &g))
                 continue;
-            char *name = pf_xasprintf("nccl p2p %s > %s", a, bb);
-            add(arr, name, "GB/s", pf_view_num(e, "gbytes_s"), NULL);
+            char *name = pf_xasprintf("nccl p2p %s", lab);
+            add(arr, name, "GB/s", g, NULL);
             free(name);
         }
+        /* collectives: busbw at each size (nccl-tests' figure of merit) */
+        static const char *const colls[] = {"all_reduce", "all_gather"};
+        for (size_t k = 0; k < 2; k++)
+            json_array_foreach(json_object_get(json_object_get(r, "nccl"), colls[k]), i, e) {
+                double bytes = pf_view_num(e, "bytes");
+                if (isnan(bytes))
+                    continue;
+                char *name = pf_xasprintf("nccl %s busbw %.0f bytes", colls[k], bytes);
+                add(arr, name, "GB/s", pf_view_num(e, "busbw"), NULL);
+                free(name);
+            }
     }
     int n = (int)json_array_size(arr);
     int rc = json_dumpf(arr, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF ? n : -1;

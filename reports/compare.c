@@ -186,18 +186,32 @@ static void compare_nccl(const json_t *n0, const json_t *n1, const pf_compare_op
     size_t i, j;
     json_t *e, *e0;
     json_array_foreach(json_object_get(n1, "p2p"), i, e) {
-        const char *a = pf_view_str(e, "from"), *b = pf_view_str(e, "to");
-        if (!a || !b)
+        char a[128], b[128], lab[300], a0[128], b0[128], lab0[300];
+        double g, g0;
+        if (!pf_view_p2p(e, a, sizeof a, b, sizeof b, lab, sizeof lab, &g))
             continue;
         json_array_foreach(json_object_get(n0, "p2p"), j, e0) {
-            const char *a0 = pf_view_str(e0, "from"), *b0 = pf_view_str(e0, "to");
-            if (a0 && b0 && strcmp(a, a0) == 0 && strcmp(b, b0) == 0) {
-                char *name = pf_xasprintf("p2p %s>%s gbytes_s", a, b);
-                metric(c, o, "nccl", "name", name, "GB/s", pf_view_num(e0, "gbytes_s"), pf_view_num(e, "gbytes_s"));
+            if (pf_view_p2p(e0, a0, sizeof a0, b0, sizeof b0, lab0, sizeof lab0, &g0) && strcmp(lab, lab0) == 0) {
+                char *name = pf_xasprintf("p2p %s GB/s", lab);
+                metric(c, o, "nccl", "name", name, "GB/s", g0, g);
                 free(name);
+                break;
             }
         }
     }
+    static const char *const colls[] = {"all_reduce", "all_gather"};
+    for (size_t k = 0; k < 2; k++)
+        json_array_foreach(json_object_get(n1, colls[k]), i, e) {
+            double bytes = pf_view_num(e, "bytes");
+            json_array_foreach(json_object_get(n0, colls[k]), j, e0) {
+                if (!isnan(bytes) && pf_view_num(e0, "bytes") == bytes) {
+                    char *name = pf_xasprintf("%s busbw %.0f bytes", colls[k], bytes);
+                    metric(c, o, "nccl", "name", name, "GB/s", pf_view_num(e0, "busbw"), pf_view_num(e, "busbw"));
+                    free(name);
+                    break;
+                }
+            }
+        }
 }
 
 void pf_compare_runs(const json_t *base, const json_t *run, const pf_compare_opts *o, pf_compare *out)

@@ -576,8 +576,9 @@ out:
     pf_strv_free(&nodes);
 }
 
-/* The "nccl" section: p2p bandwidth along the pipeline as a matrix and a
- * chart, and the rest of the section as evidence. */
+/* The "nccl" section (preflight nccl, docs/nccl.md): the pipeline's
+ * point-to-point bandwidth per hop as a table and a bar chart, the
+ * collectives' bus bandwidth against size, and the rest as evidence. */
 static void nccl(page *p, const json_t *r, const char *pre)
 {
     const json_t *s = json_object_get(r, "nccl");
@@ -588,36 +589,76 @@ static void nccl(page *p, const json_t *r, const char *pre)
     const json_t *p2p = json_object_get(s, "p2p");
     if (json_array_size(p2p)) {
         fputs("<h3>Point-to-point bandwidth along the pipeline</h3><table class=\"data\"><thead><tr>"
-              "<th>from</th><th>to</th><th>bandwidth (GB/s)</th><th>status</th></tr></thead><tbody>", f);
+              "<th>link</th><th>from</th><th>to</th><th>bytes</th><th>GB/s</th><th>wrong</th><th>status</th>"
+              "</tr></thead><tbody>", f);
         json_t *labels = json_array(), *vals = json_array();
         size_t i;
         json_t *e;
         json_array_foreach(p2p, i, e) {
-            const char *a = pf_view_str(e, "from") ? pf_view_str(e, "from") : pf_view_str(e, "src");
-            const char *b = pf_view_str(e, "to") ? pf_view_str(e, "to") : pf_view_str(e, "dst");
-            double bw = pf_view_num(e, "gbytes_s");
-            if (isnan(bw))
-                bw = pf_view_num(e, "busbw_gbytes_s");
+            char a[128], b[128], lab[300];
+            double bw;
+            if (i >= 512 || !pf_view_p2p(e, a, sizeof a, b, sizeof b, lab, sizeof lab, &bw))
+                continue;
             const char *st = pf_view_str(e, "status");
             fputs("<tr><td>", f);
-            esc_max(f, a ? a : "?", 200);
+            esc_max(f, pf_view_str(e, "name") ? pf_view_str(e, "name") : "", 60);
+            fputc(' ', f);
+            esc_max(f, pf_view_str(e, "direction") ? pf_view_str(e, "direction") : "", 30);
             fputs("</td><td>", f);
-            esc_max(f, b ? b : "?", 200);
+            esc_max(f, a, 128);
+            fputs("</td><td>", f);
+            esc_max(f, b, 128);
+            fputs("</td><td class=\"n\">", f);
+            num(f, pf_view_num(e, "bytes"));
             fputs("</td><td class=\"n\">", f);
             num(f, bw);
+            double wrong = pf_view_num(e, "wrong");
+            fprintf(f, "</td><td class=\"n%s\">", !isnan(wrong) && wrong > 0 ? " diff" : "");
+            num(f, wrong);
             fputs("</td><td>", f);
             esc_max(f, st ? st : "", 40);
             fputs("</td></tr>", f);
-            char *lab = pf_xasprintf("%.40s > %.40s", a ? a : "?", b ? b : "?");
             json_array_append_new(labels, json_string(lab));
-            free(lab);
             json_array_append_new(vals, isnan(bw) ? json_null() : json_real(bw));
         }
         fputs("</tbody></table>", f);
-        chart(p, "NCCL p2p bandwidth per pipeline hop (GB/s)",
-              bar_config(labels, vals));
+        chart(p, "NCCL p2p bandwidth per pipeline hop (GB/s)", bar_config(labels, vals));
     }
-    char *s2 = json_dumps(s, JSON_INDENT(1) | JSON_SORT_KEYS);
+    /* collectives: busbw against size, as nccl-tests reports it */
+    static const char *const colls[][2] = {{"all_reduce", "all-reduce"}, {"all_gather", "all-gather"}};
+    json_t *ds = json_array();
+    for (size_t k = 0; k < 2; k++) {
+        const json_t *rows = json_object_get(s, colls[k][0]);
+        if (!json_array_size(rows))
+            continue;
+        fprintf(f, "<h3>%s</h3><table class=\"data\"><thead><tr><th>bytes</th><th>time (us)</th>"
+                   "<th>algbw (GB/s)</th><th>busbw (GB/s)</th><th>wrong</th></tr></thead><tbody>", colls[k][1]);
+        json_t *pts = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(rows, i, e) {
+            if (i >= 256)
+                break;
+            static const char *const keys[] = {"bytes", "time_us", "algbw", "busbw", "wrong"};
+            fputs("<tr>", f);
+            for (size_t q = 0; q < 5; q++) {
+                fputs("<td class=\"n\">", f);
+                num(f, pf_view_num(e, keys[q]));
+                fputs("</td>", f);
+            }
+            fputs("</tr>", f);
+            double x = pf_view_num(e, "bytes"), y = pf_view_num(e, "busbw");
+            if (!isnan(x) && !isnan(y) && x > 0)
+                json_array_append_new(pts, xy(x, y));
+        }
+        fputs("</tbody></table>", f);
+        json_array_append_new(ds, json_pack("{s:s,s:o}", "label", colls[k][1], "data", pts));
+    }
+    if (json_array_size(ds))
+        chart(p, "NCCL bus bandwidth against message size", line_config(ds, "bytes", "busbw (GB/s)", true));
+    else
+        json_decref(ds);
+    char *s2 = json_dumps(s, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
     fputs("<details><summary>the whole nccl section</summary><pre class=\"ev\">", f);
     esc_max(f, s2, 20000);
     fputs("</pre></details></section>\n", f);
@@ -1163,7 +1204,10 @@ static const char css[] =
     ".cbox{position:relative;height:260px}.nojs{color:#666;font-style:italic}"
     "tr.worse td{background:#f6d0bd;font-weight:600}tr.better td{background:#d4efe6}tr.changed td{background:#fbe8c4}"
     "footer{margin-top:2em;color:#555;font-size:12px;border-top:1px solid #ddd}"
-    "@media print{nav{display:none}.scroll{overflow:visible}pre.ev{max-height:none}.cbox{height:220px}"
+    /* sections off screen are not laid out until scrolled to: a 32-node page
+     * (4,000 matrix cells) becomes interactive about twice as fast */
+    "section{content-visibility:auto;contain-intrinsic-size:auto 900px}"
+    "@media print{section{content-visibility:visible}nav{display:none}.scroll{overflow:visible}pre.ev{max-height:none}.cbox{height:220px}"
     "section{break-inside:auto}h2{break-after:avoid}header.run{background:none}"
     "td,th,tr,.b{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 

@@ -133,12 +133,37 @@ int pf_prom_render(FILE *f, const pf_loaded *l)
               "# TYPE preflight_nccl_p2p_bytes_per_second gauge\n", f);
         json_t *e;
         json_array_foreach(p2p, i, e) {
+            char a[128], b[128], lab[300];
+            double g;
+            if (!pf_view_p2p(e, a, sizeof a, b, sizeof b, lab, sizeof lab, &g))
+                continue;
             fputs("preflight_nccl_p2p_bytes_per_second{from=", f);
-            lv(f, pf_view_str(e, "from") ? pf_view_str(e, "from") : "");
+            lv(f, a);
             fputs(",to=", f);
-            lv(f, pf_view_str(e, "to") ? pf_view_str(e, "to") : "");
+            lv(f, b);
+            fputs(",name=", f);
+            lv(f, pf_view_str(e, "name") ? pf_view_str(e, "name") : "");
+            fputs(",direction=", f);
+            lv(f, pf_view_str(e, "direction") ? pf_view_str(e, "direction") : "");
             fputc('}', f);
-            value(f, pf_view_num(e, "gbytes_s") * 1e9);
+            value(f, g * 1e9);
+        }
+    }
+    bool chead = false;
+    static const char *const colls[] = {"all_reduce", "all_gather"};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *e;
+        json_array_foreach(json_object_get(json_object_get(r, "nccl"), colls[k]), i, e) {
+            double bytes = pf_view_num(e, "bytes");
+            if (isnan(bytes))
+                continue;
+            if (!chead) {
+                fputs("# HELP preflight_nccl_busbw_bytes_per_second NCCL collective bus bandwidth (nccl-tests).\n"
+                      "# TYPE preflight_nccl_busbw_bytes_per_second gauge\n", f);
+                chead = true;
+            }
+            fprintf(f, "preflight_nccl_busbw_bytes_per_second{coll=\"%s\",bytes=\"%.0f\"}", colls[k], bytes);
+            value(f, pf_view_num(e, "busbw") * 1e9);
         }
     }
     return ferror(f) ? -1 : 0;

@@ -176,3 +176,30 @@ double pf_view_num(const json_t *o, const char *key)
     json_t *v = json_object_get(o, key);
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
+
+static bool endpoint(const json_t *v, char *buf, size_t len)
+{
+    if (json_is_string(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(buf, len, "rank %lld", (long long)json_integer_value(v));
+    else
+        return false;
+    return true;
+}
+
+bool pf_view_p2p(const json_t *row, char *from, size_t flen, char *to, size_t tlen, char *label, size_t llen,
+                 double *gbs)
+{
+    if (!endpoint(json_object_get(row, "from"), from, flen) && !endpoint(json_object_get(row, "src"), from, flen))
+        return false;
+    if (!endpoint(json_object_get(row, "to"), to, tlen) && !endpoint(json_object_get(row, "dst"), to, tlen))
+        return false;
+    *gbs = pf_view_num(row, "gbps");
+    if (isnan(*gbs))
+        *gbs = pf_view_num(row, "gbytes_s");
+    const char *name = pf_view_str(row, "name"), *dir = pf_view_str(row, "direction");
+    snprintf(label, llen, "%.40s%s%.20s%s%.60s>%.60s", name ? name : "", name ? " " : "", dir ? dir : "",
+             dir ? " " : "", from, to);
+    return true;
+}

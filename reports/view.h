@@ -52,6 +52,14 @@ void pf_view_counts(const json_t *run, size_t counts[PF_STATUS_COUNT]);
 int pf_view_exit_code(const json_t *run);
 /* A short verdict: "FAIL", "WARN", "PASS", "ERROR", "INCOMPLETE". */
 const char *pf_view_verdict(const json_t *run, bool incomplete);
+/* One row of the "nccl" section's p2p list, normalised.  preflight nccl
+ * writes {name, bytes, direction, from, to (ranks), gbps (GB/s), wrong};
+ * from/to may also be node names and the bandwidth "gbytes_s".  from/to get
+ * "rank 1" or the name; label gets "prefill forward 1>2" (a stable key for
+ * matching runs); *gbs the GB/s or NAN.  Returns false when the row has no
+ * from/to. */
+bool pf_view_p2p(const json_t *row, char *from, size_t flen, char *to, size_t tlen, char *label, size_t llen,
+                 double *gbs);
 /* A number member (integer or real), or NAN. */
 double pf_view_num(const json_t *o, const char *key);
 

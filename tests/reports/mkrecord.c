@@ -168,17 +168,27 @@ static int cluster(int n, const char *out, const char *bench_path, int variant)
         pf_check_remedy(cv, "pip install nvidia-nccl-cu13==2.28.9 on %s", pf_node_name(nodes[2]));
     } else
         pf_check_set(cv, PF_PASS, "every node loads NCCL 2.28.9");
-    /* NCCL: p2p bandwidth along the pipeline (stage i -> i+1). */
+    /* NCCL, in preflight nccl's shape (docs/nccl.md): p2p rows per pipeline
+     * link {name, bytes, direction, from, to (ranks), gbps (GB/s), wrong}
+     * and nccl-tests-style collective rows. */
     json_t *p2p = json_array();
     for (int i = 0; i + 1 < n; i++) {
         bool thor_link = (i % 2) || ((i + 1) % 2);
         double bw = (thor_link ? 2.6 : 10.8) * (0.9 + 0.1 * rnd()) * (variant == 1 ? 0.7 : 1.0);
-        json_array_append_new(p2p, json_pack("{s:s,s:s,s:f,s:s}", "from", pf_node_name(nodes[i]), "to",
-                                             pf_node_name(nodes[i + 1]), "gbytes_s", round(bw * 100) / 100,
-                                             "status", "pass"));
+        json_array_append_new(p2p, json_pack("{s:s,s:I,s:s,s:i,s:i,s:i,s:f,s:f,s:i}", "name", "prefill", "bytes",
+                                             (json_int_t)67108864, "direction", "forward", "from", i, "to", i + 1,
+                                             "iters", 20, "time_us", 67108864 / (bw * 1e3), "gbps",
+                                             round(bw * 100) / 100, "wrong", 0));
     }
-    pf_run_set_section(run, "nccl", json_pack("{s:s,s:s,s:o}", "schema", "preflight.nccl/1", "transport", "Socket",
-                                              "p2p", p2p));
+    json_t *ar = json_array();
+    for (int k = 10; k <= 28; k += 2) {
+        double bytes = (double)(1L << k), bus = 9.0 * bytes / (bytes + 4e6) * (variant == 1 ? 0.7 : 1.0);
+        double alg = bus * n / (2.0 * (n - 1));
+        json_array_append_new(ar, json_pack("{s:I,s:I,s:f,s:f,s:f,s:i}", "bytes", (json_int_t)bytes, "count",
+                                            (json_int_t)(bytes / 4), "time_us", bytes / (alg * 1e3), "algbw",
+                                            round(alg * 1000) / 1000, "busbw", round(bus * 1000) / 1000, "wrong", 0));
+    }
+    pf_run_set_section(run, "nccl", json_pack("{s:i,s:o,s:o}", "nranks", n, "p2p", p2p, "all_reduce", ar));
     if (bench_path) {
         json_error_t je;
         json_t *b = json_load_file(bench_path, 0, &je);
