@@ -117,6 +117,23 @@ ns=$(grep -o '<script' "$W/hostile.html" | wc -l); nc=$(grep -o '<script' "$W/c4
 [ "$ns" -eq "$nc" ] || bad "hostile page has $ns '<script' where a clean page has $nc"
 [ $(stat -c %s "$W/hostile.html") -lt 2000000 ] || bad "a 1 MiB string made the page $(stat -c %s "$W/hostile.html") bytes"
 
+# GitHub shows 10 annotations of each kind per step: 32 nodes have 34 failures
+"$PF" report "$W/c32.json" -q --github > "$W/c32.annotations"
+ne=$(grep -c '^::error ' "$W/c32.annotations"); nw=$(grep -c '^::warning ' "$W/c32.annotations")
+[ "$ne" -eq 10 ] && [ "$nw" -eq 10 ] && grep -q '^::notice title=preflight::24 more error(s)' "$W/c32.annotations" &&
+    ok "annotations capped at 10 per kind, the rest counted in a notice" || bad "c32 annotations: $ne errors, $nw warnings"
+[ "$(stat -c %s "$W/c32.md")" -lt 1048576 ] || bad "32-node Markdown summary over the 1 MiB step-summary limit"
+# --strict: warnings are JUnit failures
+"$PF" report "$W/c4.json" -q --no-github --strict --junit "$W/c4-strict.xml"
+python3 - "$W/c4.json" "$W/c4-strict.xml" <<'PY' || bad "--strict JUnit counts"
+import json, sys
+from junitparser import JUnitXml
+st = [c["status"] for c in json.load(open(sys.argv[1]))["checks"]]
+x = JUnitXml.fromfile(sys.argv[2])
+assert x.failures == st.count("fail") + st.count("warn"), (x.failures, st.count("fail"), st.count("warn"))
+print(f"ok: --strict JUnit has {x.failures} failures (fail + warn)")
+PY
+
 # ---- benchmark JSON: github-action-benchmark's custom input ----
 python3 - "$W" <<'PY' || fails=$((fails + 1))
 import json, sys, math
