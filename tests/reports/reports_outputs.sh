@@ -48,6 +48,13 @@ fi
 "$MK" cluster 32 "$W/c32.json" --bench "$W/bench.json" || bad "mkrecord cluster 32"
 "$MK" hostile "$W/hostile.json" || bad "mkrecord hostile"
 
+# the generated records are real records: they pass the schema (the hostile one
+# breaks the id pattern on purpose: renderers must survive what the schema rejects)
+if python3 -c 'import jsonschema' 2>/dev/null; then
+    python3 "$SRC/../../scripts/validate-record.py" "$W/c4.json" "$W/c4-later.json" "$W/c32.json" >/dev/null &&
+        ok "generated cluster records pass docs/run-record.schema.json" || bad "generated records fail the schema"
+fi
+
 # ---- every renderer on every record ----
 for r in $recs; do
     "$PF" report "$W/$r.json" -q --no-github --html "$W/$r.html" --junit "$W/$r.xml" --markdown "$W/$r.md" \
