@@ -12,6 +12,8 @@
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
 #include "probes/nccl/nccl_cli.h"
+#include "reports/compare_cli.h"
+#include "reports/report_cli.h"
 
 typedef struct command {
     const char *name;
@@ -28,6 +30,8 @@ static const command commands[] = {
     {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main, false},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main, true},
     {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main, false},
+    {"report", "render saved run records: HTML, JUnit, Markdown, GitHub, benchmark JSON, Prometheus", pf_report_main, false},
+    {"compare", "regression gate: a run against a baseline record (exit 1 on a regression)", pf_compare_main, false},
 };
 
 static void usage(FILE *f)
