@@ -111,7 +111,7 @@ if [ "$(head -c 4 "$MODEL" 2>/dev/null)" != GGUF ]; then
     exit 2
 fi
 "$PREFLIGHT" bench --help >/dev/null 2>&1 || die "$PREFLIGHT bench does not run"
-"$PREFLIGHT" bench --help | grep -q -- --launch-node ||
+case "$("$PREFLIGHT" bench --help 2>&1)" in *--launch-node*) true ;; *) false ;; esac ||
     die "$PREFLIGHT is too old: its bench has no --launch-node (rebuild preflight)"
 
 # ---- output ----
@@ -150,11 +150,11 @@ cleanup() {
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     done
     if [ "$KEEP" = 0 ]; then
-        for ns in "${NODES[@]}" "$SW"; do ip netns del "$ns" 2>/dev/null; done
+        for ns in "${NODES[@]}" "$SW"; do ip netns del "$ns" 2>/dev/null; rm -rf "/etc/netns/$ns"; done
     fi
 }
 trap cleanup EXIT
-build_cluster() {
+build_cluster() ( # a subshell: set -e ends the step, not the script
     set -e
     ip netns add "$SW"
     ip -n "$SW" link add br0 type bridge
@@ -171,9 +171,7 @@ build_cluster() {
         mkdir -p "/etc/netns/$ns"
         printf '127.0.0.1 localhost\n%s n%d\n' "${ADDR[$i]}" $((i + 1)) >"/etc/netns/$ns/hosts"
     done
-    for i in 0 1 2; do ip netns exec "$HEAD" ping -c1 -W2 "${ADDR[$i]}" >/dev/null; done
-    set +e
-}
+)
 step cluster-up build_cluster
 if [ "$STEP_RC" != 0 ]; then
     grep -q -i -E 'operation not permitted|cannot create namespace|mount' "$STEP_LOG" &&
@@ -279,9 +277,9 @@ for i in 0 1 2; do
 done
 [ "$FAULT" = rpc-port-blocked ] && BENCH_ARGS+=(--ready-timeout 8)
 # -ngl 99: every layer on the RPC devices (they are "GPUs" to llama.cpp),
-# split evenly; -lv 4 prints llama.cpp's per-layer device assignment.
-mapfile -t front < <(with_env "$HEAD" "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT"
-    --rpc "$RPC_LIST" -ngl 99 --tensor-split 1,1,1 -c 2048 -np 2 -t 1 -lv 4 --no-webui)
+# split evenly; -lv 5 (debug) prints llama.cpp's per-layer device assignment.
+mapfile -t front < <(with_env "$HEAD" "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT" \
+    --rpc "$RPC_LIST" -ngl 99 --tensor-split 1,1,1 -c 2048 -np 2 -t 1 -lv 5 --no-webui)
 BENCH_ARGS+=(--launch-name head --launch -- "${front[@]}")
 
 if [ "$FAULT" = rpc-node-killed ]; then
@@ -320,7 +318,7 @@ ln = bench.get("launch_nodes", {})
 procs = {p["node"]: p for p in ln.get("processes", [])}
 ok = True
 ok &= verdict(set(procs) == {"rpc1", "rpc2", "rpc3", "head"}, "the record names every process of the launch: %s" %
-              ", ".join("%s pid %s %s" % (n, p.get("pid"), os.path.basename(p["command"][3] if n != "head" else p["command"][0])) for n, p in sorted(procs.items())))
+              ", ".join("%s pid %s %s" % (n, p.get("pid"), os.path.basename(p["command"][4] if n != "head" else p["command"][0])) for n, p in sorted(procs.items())))
 if fault == "rpc-port-blocked":
     ok &= verdict(rc != 0, "bench exit %d (the launch could not start)" % rc)
     w = ln.get("wait", "")
@@ -328,34 +326,42 @@ if fault == "rpc-port-blocked":
     sys.exit(0 if ok else 1)
 # layers: llama.cpp's own log, per layer
 log = open(os.path.join(out, "logs", "head.log"), errors="replace").read()
-assign = re.findall(r"load_tensors: layer +(\d+) assigned to device (\S+?),", log)
-bufs = re.findall(r"load_tensors: +(RPC\d+\[[^\]]+\]) model buffer size = +([\d.]+) MiB", log)
+# llama.cpp names the devices RPC0.. and says which address each is
+devmap = dict(re.findall(r"using device (RPC\d+) \(([^)]+)\)", log))
+# it assigns layers twice (a memory-fit pass, then the real load): the last word counts
+where = {}
+for layer, dev in re.findall(r"load_tensors: layer +(\d+) assigned to device (\S+?),", log):
+    where[int(layer)] = dev
 per = {}
-for layer, dev in assign:
-    per.setdefault(dev, []).append(int(layer))
+for layer, dev in sorted(where.items()):
+    per.setdefault(dev, []).append(layer)
+bufs = {}
+for dev, mib in re.findall(r"load_tensors: +RPC\d+\[([^\]]+)\] model buffer size = +([\d.]+) MiB", log):
+    bufs[dev] = float(mib)
 with open(os.path.join(out, "layers.txt"), "w") as f:
     for dev, ls in sorted(per.items()):
-        f.write("%s layers %d-%d (%d)\n" % (dev, min(ls), max(ls), len(ls)))
-    for dev, mib in bufs:
-        f.write("%s model buffer %s MiB\n" % (dev, mib))
-rpc_devs = {d for d in per if d.startswith("RPC")}
+        f.write("%s (%s): layers %d-%d (%d)\n" % (dev, devmap.get(dev, "local"), min(ls), max(ls), len(ls)))
+    for addr, mib in sorted(bufs.items()):
+        f.write("%s: model buffer %.2f MiB\n" % (addr, mib))
 want = {"10.77.0.1:50052", "10.77.0.2:50052", "10.77.0.3:50052"}
-got = {re.search(r"\[(.*)\]", d).group(1) for d in rpc_devs}
-ok &= verdict(got == want, "llama.cpp placed layers on the three RPC nodes: " +
-              "; ".join("%s: layers %d-%d" % (d, min(per[d]), max(per[d])) for d in sorted(rpc_devs)))
-n_layers = len(assign)
+rpc_devs = [d for d in per if d in devmap]
+got = {devmap[d] for d in rpc_devs}
+ok &= verdict(got == want and all(len(per[d]) > 0 for d in rpc_devs),
+              "llama.cpp placed layers on the three RPC nodes: " +
+              "; ".join("%s: layers %d-%d" % (devmap[d], min(per[d]), max(per[d])) for d in sorted(rpc_devs)))
+n_layers = len(where)
 on_rpc = sum(len(per[d]) for d in rpc_devs)
-# the last "layer" llama.cpp assigns is the output layer; with -ngl 99 it is offloaded too
+# with -ngl 99 every repeating layer and the output layer are offloaded
 ok &= verdict(n_layers > 0 and on_rpc == n_layers, "%d of %d layers on RPC nodes" % (on_rpc, n_layers))
-ok &= verdict(len(bufs) == 3 and all(float(m) > 0 for _, m in bufs), "each RPC node holds a model buffer: %s" %
-              ", ".join("%s %s MiB" % b for b in bufs))
+ok &= verdict(set(bufs) == want and all(m > 0 for m in bufs.values()), "each RPC node holds model weights: %s" %
+              ", ".join("%s %.1f MiB" % b for b in sorted(bufs.items())))
 levels = bench.get("levels", [])
 if fault == "rpc-node-killed":
     first = ln.get("first_ended", {})
     ok &= verdict(first.get("node") == "rpc2", "the node that ended first is named: %s" % json.dumps(first))
     c = checks.get("bench.launch_nodes", {})
     ok &= verdict(c.get("status") == "fail" and "rpc2" in c.get("summary", ""), "bench.launch_nodes fails naming rpc2: %s" % c.get("summary"))
-    done = [l for l in levels if (l.get("completed") or 0) > 0]
+    done = [l for l in levels if (l.get("metrics", {}).get("completed") or 0) > 0]
     ok &= verdict(len(done) >= 1, "partial results kept: %d level(s) with completed requests" % len(done))
     failures = {}
     for l in levels:
@@ -372,7 +378,7 @@ for cid in ("bench.launch", "bench.launch_nodes", "bench.requests", "bench.serve
     c = checks.get(cid, {})
     ok &= verdict(c.get("status") == "pass", "%s %s: %s" % (cid, c.get("status"), c.get("summary")))
 want_levels = len(conc.split(","))
-ok &= verdict(len(levels) == want_levels and all((l.get("completed") or 0) == nprompts for l in levels),
+ok &= verdict(len(levels) == want_levels and all((l.get("metrics", {}).get("completed") or 0) == nprompts for l in levels),
               "%d levels, %d requests each completed" % (len(levels), nprompts))
 sys.exit(0 if ok else 1)
 PY
@@ -394,7 +400,7 @@ def load(p):
     return d
 a, b = load(out + "/counters-before.txt"), load(out + "/counters-after.txt")
 rec = json.load(open(out + "/bench.json"))
-toks = sum((l.get("total_output_tokens") or l.get("total_output") or 0) for l in rec.get("bench", {}).get("levels", []))
+toks = sum((l.get("metrics", {}).get("total_output_tokens") or 0) for l in rec.get("bench", {}).get("levels", []))
 for n in sorted(a):
     rx, tx = b[n][0] - a[n][0], b[n][1] - a[n][1]
     print("%s eth0: rx %d B, tx %d B (model load included)" % (n, rx, tx))
