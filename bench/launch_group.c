@@ -193,12 +193,23 @@ pf_launch *pf_launch_group_front(const pf_launch_group *g)
 
 size_t pf_launch_group_count(const pf_launch_group *g) { return g->n; }
 
-static const char *prog_name(const pf_launch *l, char *buf, size_t len)
+/* The command, shortened for a message: "ip netns exec n2 /opt/x/rpc-server -H ..." */
+static const char *command_text(const pf_launch *l, char *buf, size_t len)
 {
     json_t *j = pf_launch_to_json(l);
-    const char *a0 = json_string_value(json_array_get(json_object_get(j, "command"), 0));
-    const char *slash = a0 ? strrchr(a0, '/') : NULL;
-    pf_strlcpy(buf, a0 ? (slash ? slash + 1 : a0) : "?", len);
+    size_t off = 0, i;
+    json_t *a;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(j, "command"), i, a)
+    {
+        int w = snprintf(buf + off, len - off, "%s%s", i ? " " : "", json_string_value(a));
+        if (w < 0 || (size_t)w >= len - off) {
+            if (len > 4)
+                memcpy(buf + len - 4, "...", 4);
+            break;
+        }
+        off += (size_t)w;
+    }
     json_decref(j);
     return buf;
 }
@@ -239,10 +250,10 @@ static bool poll_member(pf_launch_group *g, size_t i)
 static void describe(const pf_launch_group *g, size_t i, char *buf, size_t len)
 {
     const member *m = &g->m[i];
-    char prog[64];
+    char cmd[104];
     double t = m->t_ended >= 0 ? m->t_ended : pf_now() - g->t0;
-    snprintf(buf, len, "node %s (pid %d, %s) %s at %.1f s", m->name, pf_launch_pid(m->l),
-             prog_name(m->l, prog, sizeof prog), m->how[0] ? m->how : "ended", t);
+    snprintf(buf, len, "node %s (pid %d: %s) %s at %.1f s", m->name, pf_launch_pid(m->l),
+             command_text(m->l, cmd, sizeof cmd), m->how[0] ? m->how : "ended", t);
 }
 
 /* ---- readiness ---- */

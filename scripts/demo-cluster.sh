@@ -283,10 +283,11 @@ mapfile -t front < <(with_env "$HEAD" "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0
 BENCH_ARGS+=(--launch-name head --launch -- "${front[@]}")
 
 if [ "$FAULT" = rpc-node-killed ]; then
-    # once the first level has finished requests, SIGKILL n2's rpc-server
+    # once the first level is done and the second has begun (one measured
+    # request finished), SIGKILL n2's rpc-server: requests are in flight
     (
         for _ in $(seq 1 600); do
-            [ "$(grep -c -v '"warmup": *true' "$OUT/requests.jsonl" 2>/dev/null || echo 0)" -ge "$NPROMPTS" ] && break
+            [ "$(grep -c -v '"warmup": *true' "$OUT/requests.jsonl" 2>/dev/null || echo 0)" -gt "$NPROMPTS" ] && break
             sleep 0.1
         done
         for pid in $(ip netns pids "${NODES[1]}"); do kill -9 "$pid"; done
@@ -366,10 +367,13 @@ if fault == "rpc-node-killed":
     failures = {}
     for l in levels:
         for k, v in (l.get("failures") or {}).items():
-            failures[k] = failures.get(k, 0) + v
+            failures[k] = failures.get(k, 0) + (v.get("count", 0) if isinstance(v, dict) else v)
     aborted = [l.get("abort_reason") or l.get("aborted") for l in levels if l.get("aborted") or l.get("abort_reason")]
     req = checks.get("bench.requests", {})
-    ok &= verdict(rc != 0 and (failures or aborted or req.get("status") in ("fail", "error")),
+    head = procs.get("head", {})
+    ok &= verdict("ended" in head, "the front server's end is recorded: %s%s" % (head.get("ended"),
+                  " (by the stop)" if head.get("ended_by_stop") else " (on its own)"))
+    ok &= verdict(rc != 0 and sum(failures.values()) > 0,
                   "failed requests counted with reasons: %s; aborted: %s; bench.requests %s: %s" %
                   (failures, aborted[:1], req.get("status"), req.get("summary")))
     sys.exit(0 if ok else 1)
