@@ -183,7 +183,12 @@ record cluster-up ok "nodes ${NODES[*]} on 10.77.0.0/24 (switch $SW)"
 
 if [ "$FAULT" = rpc-port-blocked ]; then
     ip netns exec "${NODES[1]}" nft -f - <<EOF || die "cannot block the port with nft"
-table inet pfj { chain in { type filter hook input priority 0; tcp dport $RPC_PORT drop; } }
+table inet pfj {
+    chain in {
+        type filter hook input priority 0;
+        tcp dport $RPC_PORT drop
+    }
+}
 EOF
     say "fault: ${NODES[1]} drops TCP to port $RPC_PORT"
 fi
@@ -275,7 +280,7 @@ for i in 0 1 2; do
     BENCH_ARGS+=(--launch-node "rpc$n@${ADDR[$i]}:$RPC_PORT" -- ip netns exec "${NODES[$i]}" "${cmd[@]}" :)
     RPC_LIST="$RPC_LIST${RPC_LIST:+,}${ADDR[$i]}:$RPC_PORT"
 done
-[ "$FAULT" = rpc-port-blocked ] && BENCH_ARGS+=(--ready-timeout 8)
+[ "$FAULT" = rpc-port-blocked ] && BENCH_ARGS+=(--ready-timeout 5)
 # -ngl 99: every layer on the RPC devices (they are "GPUs" to llama.cpp),
 # split evenly; -lv 5 (debug) prints llama.cpp's per-layer device assignment.
 mapfile -t front < <(with_env "$HEAD" "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT" \
@@ -318,12 +323,14 @@ bench = rec.get("bench", {})
 ln = bench.get("launch_nodes", {})
 procs = {p["node"]: p for p in ln.get("processes", [])}
 ok = True
-ok &= verdict(set(procs) == {"rpc1", "rpc2", "rpc3", "head"}, "the record names every process of the launch: %s" %
+want_procs = {"rpc1", "rpc2", "rpc3"} | (set() if fault == "rpc-port-blocked" else {"head"})
+ok &= verdict(set(procs) == want_procs, "the record names every process of the launch: %s" %
               ", ".join("%s pid %s %s" % (n, p.get("pid"), os.path.basename(p["command"][4] if n != "head" else p["command"][0])) for n, p in sorted(procs.items())))
 if fault == "rpc-port-blocked":
     ok &= verdict(rc != 0, "bench exit %d (the launch could not start)" % rc)
     w = ln.get("wait", "")
     ok &= verdict("rpc2" in w and "50052" in w, "the launch names node rpc2 and its port: %s" % w)
+    ok &= verdict("head" not in procs, "the front server was never started")
     sys.exit(0 if ok else 1)
 # layers: llama.cpp's own log, per layer
 log = open(os.path.join(out, "logs", "head.log"), errors="replace").read()
