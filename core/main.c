@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bench/bench_cli.h"
+#include "cluster/plan.h"
 #include "core/record.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
@@ -17,6 +18,7 @@ static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
+    {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main},
 };
 
 static void usage(FILE *f)

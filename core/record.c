@@ -4,6 +4,7 @@
  * probes stay valid while the arrays grow.
  */
 #include "core/record.h"
+#include "core/record_priv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,7 @@ struct pf_node {
     char *name;
     char *address;
     json_t *facts;
+    json_t *sections; /* written as extra keys of the node object */
 };
 
 struct pf_check {
@@ -43,6 +45,8 @@ struct pf_run {
     pf_check **checks;
     size_t nchecks, capchecks;
     json_t *sections;
+    char *tool_version; /* PF_VERSION, or what a loaded record says */
+    bool strict;        /* what a loaded record was written with */
 };
 
 static const char *const status_names[PF_STATUS_COUNT] = {"pass", "warn", "fail", "skip", "error"};
@@ -87,8 +91,25 @@ pf_run *pf_run_new(int argc, char *const argv[])
     run->t0 = pf_now();
     run->t1 = -1;
     run->sections = json_object();
+    run->tool_version = pf_xstrdup(PF_VERSION);
     return run;
 }
+
+void pf_run_restore_meta(pf_run *run, const pf_run_meta *m)
+{
+    free(run->command);
+    run->command = pf_xstrdup(m->command);
+    free(run->tool_version);
+    run->tool_version = pf_xstrdup(m->tool_version);
+    pf_strlcpy(run->started_at, m->started_at, sizeof run->started_at);
+    pf_strlcpy(run->finished_at, m->finished_at ? m->finished_at : "", sizeof run->finished_at);
+    /* duration_s is written as t1 - t0: keep the recorded value exactly */
+    run->t0 = 0;
+    run->t1 = m->duration_s;
+    run->strict = m->strict;
+}
+
+bool pf_run_strict(const pf_run *run) { return run->strict; }
 
 void pf_run_free(pf_run *run)
 {
@@ -98,6 +119,7 @@ void pf_run_free(pf_run *run)
         free(run->nodes[i]->name);
         free(run->nodes[i]->address);
         json_decref(run->nodes[i]->facts);
+        json_decref(run->nodes[i]->sections);
         free(run->nodes[i]);
     }
     for (size_t i = 0; i < run->nchecks; i++) {
@@ -114,6 +136,7 @@ void pf_run_free(pf_run *run)
     free(run->command);
     free(run->incomplete);
     json_decref(run->sections);
+    free(run->tool_version);
     free(run);
 }
 
@@ -138,8 +161,22 @@ const char *pf_run_incomplete_reason(const pf_run *run)
     return run->incomplete;
 }
 
+pf_node *pf_run_find_node(const pf_run *run, const char *name)
+{
+    for (size_t i = 0; name && i < run->nnodes; i++)
+        if (strcmp(run->nodes[i]->name, name) == 0)
+            return run->nodes[i];
+    return NULL;
+}
+
 pf_node *pf_run_add_node(pf_run *run, const char *name, const char *address)
 {
+    pf_node *old = pf_run_find_node(run, name ? name : "");
+    if (old) {
+        if (!old->address && address)
+            old->address = pf_xstrdup(address);
+        return old;
+    }
     if (run->nnodes == run->capnodes) {
         run->capnodes = run->capnodes ? run->capnodes * 2 : 4;
         run->nodes = pf_xrealloc(run->nodes, run->capnodes * sizeof *run->nodes);
@@ -148,6 +185,7 @@ pf_node *pf_run_add_node(pf_run *run, const char *name, const char *address)
     n->name = pf_xstrdup(name ? name : "");
     n->address = address ? pf_xstrdup(address) : NULL;
     n->facts = json_object();
+    n->sections = json_object();
     run->nodes[run->nnodes++] = n;
     return n;
 }
@@ -157,6 +195,23 @@ pf_node *pf_run_node(const pf_run *run, size_t i) { return i < run->nnodes ? run
 const char *pf_node_name(const pf_node *node) { return node ? node->name : NULL; }
 const char *pf_node_address(const pf_node *node) { return node ? node->address : NULL; }
 json_t *pf_node_facts(pf_node *node) { return node->facts; }
+
+static bool node_key_reserved(const char *key)
+{
+    return !strcmp(key, "name") || !strcmp(key, "address") || !strcmp(key, "facts");
+}
+
+void pf_node_set_section(pf_node *n, const char *key, json_t *steal)
+{
+    if (node_key_reserved(key)) {
+        json_decref(steal);
+        return;
+    }
+    json_object_set_new(n->sections, key, steal ? steal : json_null());
+}
+
+json_t *pf_node_section(const pf_node *n, const char *key) { return json_object_get(n->sections, key); }
+json_t *pf_node_sections(const pf_node *n) { return n->sections; }
 
 pf_check *pf_check_add(pf_run *run, pf_node *node, const char *id)
 {
@@ -228,10 +283,27 @@ void pf_run_counts(const pf_run *run, size_t counts[PF_STATUS_COUNT])
         counts[run->checks[i]->status]++;
 }
 
+bool pf_record_key_reserved(const char *key)
+{
+    static const char *const keys[] = {"schema", "tool", "command", "started_at", "finished_at",
+                                       "duration_s", "complete", "incomplete_reason", "strict",
+                                       "exit_code", "summary", "nodes", "checks"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
 void pf_run_set_section(pf_run *run, const char *key, json_t *value)
 {
+    if (pf_record_key_reserved(key)) {
+        json_decref(value);
+        return;
+    }
     json_object_set_new(run->sections, key, value ? value : json_null());
 }
+
+json_t *pf_run_sections(const pf_run *run) { return run->sections; }
 
 json_t *pf_run_section(const pf_run *run, const char *key)
 {
@@ -264,7 +336,7 @@ json_t *pf_run_to_json(const pf_run *run, bool strict)
 {
     json_t *root = json_object();
     json_object_set_new(root, "schema", json_string(PF_RECORD_SCHEMA));
-    json_object_set_new(root, "tool", json_pack("{s:s,s:s}", "name", "preflight", "version", PF_VERSION));
+    json_object_set_new(root, "tool", json_pack("{s:s,s:s}", "name", "preflight", "version", run->tool_version));
     json_object_set_new(root, "command", json_string(run->command));
     json_object_set_new(root, "started_at", json_string(run->started_at));
     json_object_set_new(root, "finished_at", run->finished_at[0] ? json_string(run->finished_at) : json_null());
@@ -285,8 +357,13 @@ json_t *pf_run_to_json(const pf_run *run, bool strict)
     json_t *nodes = json_array();
     for (size_t i = 0; i < run->nnodes; i++) {
         pf_node *n = run->nodes[i];
-        json_array_append_new(nodes, json_pack("{s:s,s:o,s:O}", "name", n->name, "address",
-                                               str_or_null(n->address), "facts", n->facts));
+        json_t *jn = json_pack("{s:s,s:o,s:O}", "name", n->name, "address", str_or_null(n->address),
+                               "facts", n->facts);
+        const char *k;
+        json_t *v;
+        json_object_foreach(n->sections, k, v)
+            json_object_set(jn, k, v);
+        json_array_append_new(nodes, jn);
     }
     json_object_set_new(root, "nodes", nodes);
 

@@ -217,13 +217,17 @@ def test_interfaces():
 
 
 def test_nccl(tun_ok):
-    # The exact name: the only objection left is that the stand-in NIC is a veth.
+    # The exact name: every NIC of this namespace is a veth, so nothing better
+    # exists on the node and the veth is no longer warned about (the pair
+    # tests of `preflight cluster` decide whether peers reach it); it is
+    # still named, as a pass finding.
     rc, checks, _ = run("net.nccl_ifname", {"NCCL_SOCKET_IFNAME": "=enp1s0f0np0"})
     c = checks["net.nccl_ifname"]
     sel = c["evidence"]["selection"]
     expect(socket_names(c) == ["enp1s0f0np0"] and sel["bootstrap"]["address"] == "10.10.0.2",
            "==enp1s0f0np0 selects exactly it", c)
-    expect(codes(c, "warn") == {"virtual"} and c["status"] == "warn", "exact name: only the veth stand-in is flagged", c)
+    expect(codes(c, "warn") == set() and c["status"] == "pass" and "virtual" in codes(c),
+           "exact name: the veth stand-in is named but not warned about (nothing better here)", c)
     expect(sel["expected_log"] == ["Bootstrap: Using enp1s0f0np0:10.10.0.2<0>",
                                    "NET/Socket : Using [0]enp1s0f0np0:10.10.0.2<0>"], "expected NCCL log lines", c)
 

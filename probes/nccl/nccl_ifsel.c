@@ -439,6 +439,17 @@ static const char *virtual_why(const char *kind)
     return "a software device, not the cluster network";
 }
 
+/* A container-network kind (not a VPN/tunnel) on a node where no running
+ * hardware NIC with a routable, unshared IPv4 address exists. */
+static bool container_only(const pf_netif_set *ifs, const char *kind)
+{
+    static const char *const kinds[] = {"veth", "bridge", "docker", "macvlan", "ipvlan"};
+    bool container = false;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        container |= strcmp(kind, kinds[i]) == 0;
+    return container && pf_nccl_suggest_iface(ifs) == NULL;
+}
+
 static void judge_pick(const pf_nccl_ifsel_out *out, const pf_nccl_pick *p, const char *role,
                        const pf_netif_set *ifs, pf_net_verdict *vd, bool *want_af_inet)
 {
@@ -457,6 +468,13 @@ static void judge_pick(const pf_nccl_ifsel_out *out, const pf_nccl_pick *p, cons
     else if (strcmp(kind, "wireless") == 0)
         pf_net_verdict_add(vd, PF_WARN, "wireless",
                            "%s %s is a wireless interface: slow and usually not the cluster network", role, p->name);
+    else if (nif && nif->is_virtual && container_only(ifs, kind))
+        /* In a pod or a container every interface is a veth (or a bridge):
+         * with nothing better on this node, one node cannot tell whether
+         * peers reach it -- the pair tests (cluster.reach) measure that. */
+        pf_net_verdict_add(vd, PF_PASS, "virtual", "%s %s is a virtual interface (%s%s%s), the best this node has (a "
+                           "container or pod network); whether peers reach it is measured by `preflight cluster` "
+                           "(cluster.reach)", role, p->name, kind, nif->driver[0] ? ", driver " : "", nif->driver);
     else if (nif && nif->is_virtual)
         pf_net_verdict_add(vd, PF_WARN, "virtual", "%s %s is a virtual interface (%s%s%s): %s", role, p->name, kind,
                            nif->driver[0] ? ", driver " : "", nif->driver, virtual_why(kind));

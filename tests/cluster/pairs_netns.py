@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""The pair-test collectors against real sockets in network namespaces.
+
+Two namespaces, "spark" (A) and "thor" (B), wired by two veth links:
+
+  A a0 192.168.77.1/24  <->  B b0 192.168.77.2/24   both MTU 1500
+  A a1 10.78.0.1/24     <->  B b1 10.78.0.2/24      A side 9000, B side 1500
+
+B's listener holds ports 6390-6392 open and B's nftables input chain says
+  tcp dport 6390 reject with tcp reset            -> "refused"
+  tcp dport 6391 drop                             -> "filtered"
+  tcp dport 6392 reject with icmpx host-unreachable -> "unreachable"
+B advertises 127.0.1.1 as its Gloo address (the Debian hostname trap);
+192.168.77.1 > 127.0.1.1, so A is the side that connects, as in Gloo, and
+reaches its own loopback.  A probes 10.99.0.5 too, for which it has no
+route at all.  Over a1/b1 the 9000-byte probe is dropped silently (veth
+drops frames above the receiver's MTU, like a switch port at 1500).
+
+Needs root, iproute2 and nftables; exits 77 (skip) without them.
+usage: pairs_netns.py PATH/TO/pair_driver
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+SKIP = 77
+DRIVER = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+A = "pfpa%d" % os.getpid()
+B = "pfpb%d" % os.getpid()
+failures = []
+
+
+def run(*args, check=True, timeout=20):
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(args), r.stderr.strip()))
+    return r
+
+
+def ns(n, *args, **kw):
+    return run("ip", "netns", "exec", n, *args, **kw)
+
+
+def expect(cond, what, evidence=None):
+    if cond:
+        print("ok   " + what)
+    else:
+        print("FAIL " + what + ("\n     " + json.dumps(evidence) if evidence is not None else ""))
+        failures.append(what)
+
+
+def skip(msg):
+    print("SKIP: " + msg)
+    sys.exit(SKIP)
+
+
+def setup():
+    for n in (A, B):
+        run("ip", "netns", "add", n)
+    run("ip", "link", "add", "a0", "netns", A, "type", "veth", "peer", "name", "b0", "netns", B)
+    run("ip", "link", "add", "a1", "netns", A, "type", "veth", "peer", "name", "b1", "netns", B)
+    ns(A, "ip", "addr", "add", "192.168.77.1/24", "dev", "a0")
+    ns(B, "ip", "addr", "add", "192.168.77.2/24", "dev", "b0")
+    ns(A, "ip", "addr", "add", "10.78.0.1/24", "dev", "a1")
+    ns(B, "ip", "addr", "add", "10.78.0.2/24", "dev", "b1")
+    ns(A, "ip", "link", "set", "a1", "mtu", "9000")
+    for n, links in ((A, ("lo", "a0", "a1")), (B, ("lo", "b0", "b1"))):
+        for l in links:
+            ns(n, "ip", "link", "set", l, "up")
+    rules = """table inet pft {
+  chain in {
+    type filter hook input priority 0;
+    tcp dport 6390 reject with tcp reset
+    tcp dport 6391 drop
+    tcp dport 6392 reject with icmpx type host-unreachable
+  }
+}
+"""
+    p = subprocess.run(["ip", "netns", "exec", B, "nft", "-f", "-"], input=rules, text=True,
+                       capture_output=True)
+    if p.returncode != 0:
+        raise RuntimeError("nft: " + p.stderr.strip())
+
+
+def teardown():
+    for n in (A, B):
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+
+
+def main():
+    if not DRIVER or not os.access(DRIVER, os.X_OK):
+        print("usage: pairs_netns.py PATH/TO/pair_driver")
+        sys.exit(2)
+    if os.geteuid() != 0:
+        skip("needs root for network namespaces")
+    for tool in ("ip", "nft"):
+        if not shutil.which(tool):
+            skip("%s not installed (scripts/install-deps-pairs.sh)" % tool)
+    r = subprocess.run(["ip", "netns", "add", A], capture_output=True, text=True)
+    if r.returncode != 0:
+        skip("cannot create a network namespace: " + r.stderr.strip())
+    subprocess.run(["ip", "netns", "del", A], capture_output=True)
+    try:
+        setup()
+        test()
+    finally:
+        teardown()
+    if failures:
+        print("%d failed: %s" % (len(failures), "; ".join(failures)))
+        sys.exit(1)
+    print("all pair-test checks passed")
+
+
+def test():
+    req = {"node": "thor1", "addresses": ["192.168.77.2", "10.78.0.2", "10.78.0.99"],
+           "ports": [6390, 6391, 6392], "gloo_address": "127.0.1.1"}
+    lst = subprocess.Popen(["ip", "netns", "exec", B, DRIVER, "listen", json.dumps(req)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        line = lst.stdout.readline()
+        reply = json.loads(line)
+        eps = reply["endpoints"]
+        expect([e["addr"] for e in eps] == ["192.168.77.2", "10.78.0.2"],
+               "listener: the two bound addresses are served", reply)
+        expect(len(reply["errors"]) == 1 and reply["errors"][0]["addr"] == "10.78.0.99"
+               and "10.78.0.99" in reply["errors"][0]["error"],
+               "listener: an address this node does not have is an error naming it", reply["errors"])
+        expect(all(p["state"] == "listening" for p in reply["ports"]),
+               "listener: fixed ports 6390-6392 held open", reply["ports"])
+        expect(eps[1].get("ifname") == "b1" and eps[1].get("mtu") == 1500,
+               "listener: endpoint facts name the interface and its MTU", eps[1])
+        expect(reply["gloo"].get("addr") == "127.0.1.1" and reply["gloo"].get("port", 0) > 0,
+               "listener: Gloo listener on the advertised 127.0.1.1", reply["gloo"])
+
+        unroutable = {"addr": "10.99.0.5", "tcp": eps[0]["tcp"], "udp": eps[0]["udp"]}
+        probe = {"node": "spark1", "peer": "thor1", "endpoints": eps + [unroutable],
+                 "deadline_s": 8, "connect_timeout_s": 0.6, "connects": 3,
+                 "bandwidth": {"bytes": 64 << 20, "seconds": 1, "streams": 2},
+                 "ports": [{"port": 6390, "name": "refused"}, {"port": 6391, "name": "filtered"},
+                           {"port": 6392, "name": "icmp"}],
+                 "gloo": {"self": "192.168.77.1", "peer": reply["gloo"], "peer_node": "thor1"}}
+        t0 = time.time()
+        r = ns(A, DRIVER, "probe", json.dumps(probe))
+        took = time.time() - t0
+        res = json.loads(r.stdout)
+        reach = {x["addr"]: x for x in res["reach"]}
+        ok = reach["192.168.77.2"]
+        expect(ok["result"] == "ok" and ok["connects"] == 3 and ok["rtt_ms"]["min"] > 0
+               and ok["rtt_ms"]["min"] <= ok["rtt_ms"]["median"] and ok["ifname"] == "a0",
+               "reach: ok with min <= median RTT over 3 connects, via a0", ok)
+        expect(reach["10.99.0.5"]["result"] == "unreachable" and reach["10.99.0.5"]["errno"] == 101,
+               "reach: no route -> unreachable (ENETUNREACH)", reach["10.99.0.5"])
+        ports = {p["name"]: p for p in res["ports"]}
+        expect(ports["refused"]["result"] == "refused", "ports: tcp reset -> refused", ports["refused"])
+        expect(ports["filtered"]["result"] == "filtered", "ports: drop -> filtered", ports["filtered"])
+        expect(ports["icmp"]["result"] == "unreachable" and ports["icmp"]["errno"] == 113,
+               "ports: icmpx host-unreachable -> unreachable (EHOSTUNREACH)", ports["icmp"])
+        mtu = {m["addr"]: m for m in res["mtu"]}
+        m = mtu["10.78.0.2"]
+        expect(m["local_mtu"] == 9000 and m["peer_mtu"] == 1500 and m["path_mtu"] == 1500
+               and any(p["size"] == 9000 and not p["echoed"] for p in m["probes"]),
+               "mtu: 9000 on a1 vs 1500 on b1 -> 9000 probe lost silently, path MTU 1500", m)
+        expect(mtu["192.168.77.2"]["path_mtu"] == 1500, "mtu: matching 1500 link -> 1500",
+               mtu["192.168.77.2"])
+        g = res["gloo"]
+        expect(g["role"] == "connect" and g["result"] == "refused" and g["peer_loopback"],
+               "gloo: 192.168.77.1 > 127.0.1.1 connects, reaches its own loopback: refused", g)
+        bw = res["bandwidth"]
+        expect(bw.get("bytes_received", 0) > 0 and bw["bytes_received"] == bw["bytes_sent"]
+               and bw.get("gbit_s", 0) > 0 and len(bw["per_stream_bytes"]) == 2 and "error" not in bw,
+               "bandwidth: 2 streams, every byte counted at the receiver", bw)
+        expect(took < 6, "the whole probe within its deadline (%.1f s)" % took)
+
+        # The other direction: B probes A's listener; B's 1500 MTU refuses to
+        # send 9000 locally (EMSGSIZE) and 1500 is echoed.
+        la = subprocess.Popen(["ip", "netns", "exec", A, DRIVER, "listen",
+                               json.dumps({"node": "spark1", "addresses": ["10.78.0.1"],
+                                           "gloo_address": "192.168.77.1"})],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            ra = json.loads(la.stdout.readline())
+            rb = json.loads(ns(B, DRIVER, "probe", json.dumps(
+                {"node": "thor1", "peer": "spark1", "endpoints": ra["endpoints"], "tests": ["mtu", "gloo"],
+                 "deadline_s": 4, "gloo": {"self": "127.0.1.1", "peer": ra["gloo"], "peer_node": "spark1"}})).stdout)
+            mb = rb["mtu"][0]
+            expect(mb["local_mtu"] == 1500 and mb["peer_mtu"] == 9000 and mb["path_mtu"] == 1500,
+                   "mtu (reverse): 1500 local vs 9000 peer -> path 1500", mb)
+            expect(rb["gloo"]["role"] == "accept" and rb["gloo"]["self_loopback"],
+                   "gloo (reverse): the 127.0.1.1 side only accepts, as Gloo's order says", rb["gloo"])
+            expect("reach" not in rb and "bandwidth" not in rb, "probe runs only the tests asked for", rb)
+        finally:
+            la.stdin.close()
+            la.wait(timeout=10)
+
+        # Malformed probe request: exit 1 with a sentence.
+        bad = ns(A, DRIVER, "probe", json.dumps({"endpoints": [{"addr": "x"}]}), check=False)
+        expect(bad.returncode == 1 and "endpoints[0]" in bad.stderr, "bad probe request named", bad.stderr)
+    finally:
+        lst.stdin.close()
+        try:
+            lst.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            lst.kill()
+            expect(False, "listener closed within 10 s of its stdin closing")
+        expect(lst.returncode == 0, "listener exited cleanly", lst.stderr.read())
+
+
+if __name__ == "__main__":
+    main()
