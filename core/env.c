@@ -364,3 +364,23 @@ pf_env *pf_env_from_json(const json_t *obj, pf_err *err)
     }
     return e;
 }
+
+char *pf_env_which(const pf_env *e, const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0 ? pf_xstrdup(name) : NULL;
+    const char *path = pf_env_get(e, "PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    char *copy = pf_xstrdup(path), *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        char *cand = pf_path_join(*dir ? dir : ".", name);
+        if (pf_is_file(cand) && access(cand, X_OK) == 0) {
+            free(copy);
+            return cand;
+        }
+        free(cand);
+    }
+    free(copy);
+    return NULL;
+}

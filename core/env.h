@@ -79,6 +79,10 @@ const char *pf_env_source(const pf_env *e);
 char *const *pf_env_envp(const pf_env *e);
 /* {"NAME":"VALUE",...} in order (new reference). */
 json_t *pf_env_to_json(const pf_env *e);
+/* Resolve an executable name through this environment's PATH (a name with
+ * '/' is taken as is): the program the server would run.  Heap string or
+ * NULL.  An unset or empty PATH searches /usr/local/bin:/usr/bin:/bin. */
+char *pf_env_which(const pf_env *e, const char *name);
 /* true when name is [A-Za-z_][A-Za-z0-9_]* */
 bool pf_env_name_valid(const char *name);
 

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "bench/bench_cli.h"
+#include "cluster/agent.h"
+#include "cluster/cluster_cli.h"
 #include "cluster/plan.h"
 #include "core/record.h"
 #include "probes/check_cli.h"
@@ -17,6 +19,8 @@ typedef struct command {
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main},
+    {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main},
+    {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
     {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main},
 };

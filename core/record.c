@@ -111,6 +111,22 @@ void pf_run_restore_meta(pf_run *run, const pf_run_meta *m)
 
 bool pf_run_strict(const pf_run *run) { return run->strict; }
 
+static void check_free(pf_check *c)
+{
+    free(c->id);
+    free(c->summary);
+    free(c->remedy);
+    free(c->unit);
+    json_decref(c->evidence);
+    free(c);
+}
+
+void pf_run_drop_checks(pf_run *run, size_t from)
+{
+    while (run->nchecks > from)
+        check_free(run->checks[--run->nchecks]);
+}
+
 void pf_run_free(pf_run *run)
 {
     if (!run)
@@ -122,15 +138,8 @@ void pf_run_free(pf_run *run)
         json_decref(run->nodes[i]->sections);
         free(run->nodes[i]);
     }
-    for (size_t i = 0; i < run->nchecks; i++) {
-        pf_check *c = run->checks[i];
-        free(c->id);
-        free(c->summary);
-        free(c->remedy);
-        free(c->unit);
-        json_decref(c->evidence);
-        free(c);
-    }
+    for (size_t i = 0; i < run->nchecks; i++)
+        check_free(run->checks[i]);
     free(run->nodes);
     free(run->checks);
     free(run->command);

@@ -141,6 +141,10 @@ const char *pf_check_unit(const pf_check *c);
 
 size_t pf_run_check_count(const pf_run *run);
 pf_check *pf_run_check(const pf_run *run, size_t i);
+/* Remove and free the checks from index `from` on (the verdicts of a
+ * prerequisite the user did not ask for; see probes/registry.h).  Pointers
+ * to those checks become invalid. */
+void pf_run_drop_checks(pf_run *run, size_t from);
 /* counts[st] = number of checks with that status. */
 void pf_run_counts(const pf_run *run, size_t counts[PF_STATUS_COUNT]);
 

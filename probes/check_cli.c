@@ -1,10 +1,12 @@
 /* check_cli.c -- `preflight check [options]`.
  *
- * Runs the registered probes in order on this node, times each, and hands
- * the record to the shared output path.  A probe's checks get the probe's
- * wall time as their duration unless the probe set one itself.
+ * Plans the registered node checks (--only, needs: probes/registry.h), runs
+ * them on this node against the environment under judgement (the process's,
+ * or --env-file's), and hands the record to the shared output path.
  */
 #include "probes/check_cli.h"
+
+#include "core/env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +32,11 @@ static void usage(FILE *f)
             "  --model DIR           local Hugging Face model directory (weights size for mem.headroom)\n"
             "  --pp N                pipeline-parallel size (each node holds 1/N of the weights)\n"
             "  --mem-fraction-static F  the server's planned static memory fraction (default 0.85)\n"
-            "  --only ID[,ID...]     run only checks whose id starts with one of these (e.g. gpu.,net.)\n"
+            "  --only ID[,ID...]     run only checks whose id starts with one of these (e.g. gpu.,net.);\n"
+            "                        checks they need run too, unreported\n"
             "  --timeout S           deadline for each external tool a check runs (default 10)\n"
+            "  --env-file FILE       judge the environment in FILE (NAME=VALUE lines, as systemd's\n"
+            "                        EnvironmentFile) instead of this shell's: the server's environment\n"
             "  --list                list the checks and exit\n"
             "%s"
             "  -h, --help            this text\n"
@@ -39,18 +44,6 @@ static void usage(FILE *f)
             "Exit codes: 0 no failures, 1 a check failed (or warned with --strict),\n"
             "2 usage or configuration error, 3 the run could not complete (a check errored).\n",
             pf_output_flags_help());
-}
-
-static bool selected(const char *id, const char *only)
-{
-    if (!only)
-        return true;
-    char *copy = pf_xstrdup(only), *save = NULL;
-    bool hit = false;
-    for (char *p = strtok_r(copy, ",", &save); p && !hit; p = strtok_r(NULL, ",", &save))
-        hit = *p && pf_str_startswith(id, p);
-    free(copy);
-    return hit;
 }
 
 int pf_check_main(int argc, char **argv)
@@ -92,15 +85,27 @@ int pf_check_main(int argc, char **argv)
     const pf_probe_def *probes = pf_probe_registry(&nprobes);
     if (list) {
         for (size_t i = 0; i < nprobes; i++)
-            printf("%-18s %s\n", probes[i].id, probes[i].what);
+            if (probes[i].scope == PF_SCOPE_NODE)
+                printf("%-18s %s\n", probes[i].id, probes[i].what);
         rc = PF_EXIT_OK;
         goto out;
     }
-    size_t nsel = 0;
-    for (size_t i = 0; i < nprobes; i++)
-        nsel += selected(probes[i].id, only);
-    if (nsel == 0) {
+    pf_err perr = {{0}};
+    pf_probe_plan plan;
+    if (pf_probe_plan_make(probes, nprobes, PF_SCOPE_NODE, only, &plan, &perr) != 0) {
+        fprintf(stderr, "preflight check: %s\n", perr.msg);
+        rc = PF_EXIT_INCOMPLETE;
+        goto out;
+    }
+    if (pf_probe_plan_reported(&plan) == 0) {
         fprintf(stderr, "preflight check: --only '%s' matches no check (see --list)\n", only);
+        pf_probe_plan_free(&plan);
+        goto out;
+    }
+    pf_env *env = NULL;
+    if (po.env_file && !(env = pf_env_from_file(po.env_file, &perr))) {
+        fprintf(stderr, "preflight check: --env-file: %s\n", perr.msg);
+        pf_probe_plan_free(&plan);
         goto out;
     }
 
@@ -110,22 +115,14 @@ int pf_check_main(int argc, char **argv)
     pf_node *node = pf_run_add_node(run, host, NULL);
     pf_probe_ctx ctx;
     pf_ctx_init(&ctx, &po, run, node);
-    for (size_t i = 0; i < nprobes; i++) {
-        if (!selected(probes[i].id, only))
-            continue;
-        size_t before = pf_run_check_count(run);
-        double t0 = pf_now();
-        probes[i].fn(&ctx);
-        double dt = pf_now() - t0;
-        for (size_t k = before; k < pf_run_check_count(run); k++) {
-            pf_check *c = pf_run_check(run, k);
-            if (pf_check_duration(c) < 0)
-                pf_check_set_duration(c, dt);
-        }
-    }
+    if (env)
+        pf_ctx_set_env(&ctx, env);
+    pf_probe_run_node(&ctx, &plan);
     rc = pf_output_finish(run, &oo);
     pf_ctx_free(&ctx);
     pf_run_free(run);
+    pf_env_free(env);
+    pf_probe_plan_free(&plan);
 out:
     pf_probe_opts_free(&po);
     return rc;

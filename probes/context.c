@@ -25,6 +25,18 @@ void pf_ctx_init(pf_probe_ctx *ctx, const pf_probe_opts *opts, pf_run *run, pf_n
     ctx->opts = opts;
     ctx->run = run;
     ctx->node = node;
+    ctx->env_own = pf_env_from_process();
+    ctx->env = ctx->env_own;
+}
+
+void pf_ctx_set_env(pf_probe_ctx *ctx, const pf_env *env)
+{
+    ctx->env = env ? env : ctx->env_own;
+}
+
+const char *pf_ctx_getenv(const pf_probe_ctx *ctx, const char *name)
+{
+    return pf_env_get(ctx->env, name);
 }
 
 void pf_ctx_free(pf_probe_ctx *ctx)
@@ -38,6 +50,9 @@ void pf_ctx_free(pf_probe_ctx *ctx)
     ctx->netif = NULL;
     ctx->cuda = NULL;
     ctx->pyenv = NULL;
+    pf_env_free(ctx->env_own);
+    ctx->env_own = NULL;
+    ctx->env = NULL;
 }
 
 pf_cuda *pf_ctx_cuda(pf_probe_ctx *ctx)
@@ -58,7 +73,7 @@ pf_pyenv *pf_ctx_pyenv(pf_probe_ctx *ctx, const char **why)
 {
     if (!ctx->pyenv_tried) {
         ctx->pyenv_tried = true;
-        ctx->pyenv = pf_pyenv_discover(ctx->opts->venv, &ctx->pyenv_err);
+        ctx->pyenv = pf_pyenv_discover_in(ctx->opts->venv, ctx->env, &ctx->pyenv_err);
     }
     if (!ctx->pyenv && why)
         *why = ctx->pyenv_err.msg;

@@ -21,6 +21,7 @@ static const flag_def flags[] = {
     {"--pp", PF_PF_PP, "a pipeline-parallel size"},
     {"--mem-fraction-static", PF_PF_MEMFRAC, "a fraction"},
     {"--timeout", PF_PF_TIMEOUT, "a number of seconds"},
+    {"--env-file", PF_PF_ENVFILE, "a file of NAME=VALUE lines"},
 };
 
 /* strtod that wants the whole string: "0.9x" and "" are not numbers */
@@ -94,6 +95,15 @@ int pf_probe_parse_flag(pf_probe_opts *o, unsigned accept, int argc, char **argv
             return -1;
         }
         o->mem_fraction = d;
+        break;
+    case PF_PF_ENVFILE:
+        /* Only the name here: the file is read (and a bad line reported as
+         * FILE:LINE, exit 2) by the subcommand before any probe runs. */
+        if (!*v) {
+            pf_err_set(err, "--env-file needs a file, not an empty string");
+            return -1;
+        }
+        o->env_file = v;
         break;
     case PF_PF_TIMEOUT:
         if (whole_double(v, &d) != 0 || d <= 0 || d > 3600) {

@@ -21,7 +21,8 @@ enum {
     PF_PF_PP = 1u << 4,       /* --pp N */
     PF_PF_MEMFRAC = 1u << 5,  /* --mem-fraction-static F */
     PF_PF_TIMEOUT = 1u << 6,  /* --timeout S */
-    PF_PF_ALL = 0x7fu
+    PF_PF_ENVFILE = 1u << 7,  /* --env-file FILE */
+    PF_PF_ALL = 0xffu
 };
 
 /* If argv[*i] is a flag in `accept`, store it in o, advance *i past its

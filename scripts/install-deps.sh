@@ -12,7 +12,7 @@ with_tests=0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev libpcap-dev python3)
+pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev libpcap-dev libssl-dev python3)
 [ $with_tests -eq 1 ] && pkgs+=(libcmocka-dev iproute2 util-linux procps)
 
 missing=()

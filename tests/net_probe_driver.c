@@ -14,10 +14,10 @@
 #include "probes/net/net_checks.h"
 
 static const pf_probe_def probes[] = {
-    {"net.interfaces", "", pf_probe_net_interfaces},
-    {"net.nccl_ifname", "", pf_probe_net_nccl_ifname},
-    {"net.gloo", "", pf_probe_net_gloo},
-    {"net.transport", "", pf_probe_net_transport},
+    {.id = "net.interfaces", .what = "", .fn = pf_probe_net_interfaces},
+    {.id = "net.nccl_ifname", .what = "", .fn = pf_probe_net_nccl_ifname},
+    {.id = "net.gloo", .what = "", .fn = pf_probe_net_gloo},
+    {.id = "net.transport", .what = "", .fn = pf_probe_net_transport},
 };
 
 static bool selected(const char *id, const char *only)

@@ -31,7 +31,7 @@ static void run_case(const pf_cuda_facts *f, pf_status want, const char *needle,
     char *argv[] = {"check"};
     pf_run *run = pf_run_new(1, argv);
     pf_check *c = pf_check_add(run, pf_run_add_node(run, "n", NULL), "gpu.driver");
-    pf_gpu_driver_evaluate(f, c);
+    pf_gpu_driver_evaluate(f, NULL, c);
     if (pf_check_status(c) != want || !strstr(pf_check_summary(c), needle))
         fail_msg("status %s summary '%s' (wanted %s containing '%s')", pf_status_name(pf_check_status(c)),
                  pf_check_summary(c), pf_status_name(want), needle);

@@ -373,16 +373,10 @@ static void test_dedupe_and_cleanup(void **state)
 static void test_no_scratch_dir(void **state)
 {
     (void)state;
-    char *old = getenv("TMPDIR") ? pf_xstrdup(getenv("TMPDIR")) : NULL;
-    setenv("TMPDIR", "/nonexistent/dir", 1);
     pf_ptxas_inputs in = base_inputs();
+    in.tmpdir = "/nonexistent/dir"; /* the probe passes preflight's own $TMPDIR */
     pf_err err = {{0}};
     pf_ptxas_probe *p = pf_ptxas_collect(&in, &err);
-    if (old)
-        setenv("TMPDIR", old, 1);
-    else
-        unsetenv("TMPDIR");
-    free(old);
     assert_null(p);
     assert_non_null(strstr(err.msg, "/nonexistent/dir/preflight-ptxas-"));
 }

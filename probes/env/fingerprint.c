@@ -17,7 +17,6 @@
 #include "probes/gpu/gpu_driver.h"
 #include "probes/nccl/libnccl.h"
 
-extern char **environ;
 
 const char *const pf_fingerprint_dists[] = {
     "torch", "triton", "sglang", "sgl-kernel", "vllm", "flashinfer-python", "flashinfer",
@@ -60,32 +59,27 @@ static void add_error(json_t *facts, const char *fmt, ...)
     free(s);
 }
 
-static json_t *collect_env(void)
+/* The variables of the judged environment that matter to the server, in
+ * the environment's own order. */
+static json_t *collect_env(const pf_env *env)
 {
     json_t *o = json_object();
-    for (char **e = environ; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq)
+    for (size_t i = 0; i < pf_env_count(env); i++) {
+        const char *name = pf_env_name(env, i);
+        if (strlen(name) >= 256 || !pf_fingerprint_env_wanted(name))
             continue;
-        char name[256];
-        size_t n = (size_t)(eq - *e);
-        if (n == 0 || n >= sizeof name)
-            continue;
-        memcpy(name, *e, n);
-        name[n] = '\0';
-        if (!pf_fingerprint_env_wanted(name))
-            continue;
-        json_object_set_new(o, name, json_string(pf_fingerprint_env_secret(name) ? "<redacted>" : eq + 1));
+        json_object_set_new(o, name,
+                            json_string(pf_fingerprint_env_secret(name) ? "<redacted>" : pf_env_value(env, i)));
     }
     return o;
 }
 
 /* Raw lines of each nccl.conf NCCL may read; the network checks parse them. */
-static json_t *collect_nccl_conf(json_t *facts)
+static json_t *collect_nccl_conf(const pf_env *env, json_t *facts)
 {
     json_t *a = json_array();
-    const char *home = getenv("HOME");
-    const char *conf = getenv("NCCL_CONF_FILE");
+    const char *home = pf_env_get(env, "HOME");
+    const char *conf = pf_env_get(env, "NCCL_CONF_FILE");
     char *paths[3] = {
         pf_xstrdup("/etc/nccl.conf"),
         home && *home ? pf_path_join(home, ".nccl.conf") : NULL,
@@ -122,7 +116,7 @@ static json_t *collect_nccl_conf(json_t *facts)
     return a;
 }
 
-static void collect_host(json_t *facts)
+static void collect_host(const pf_env *env, json_t *facts)
 {
     struct utsname u;
     if (uname(&u) == 0) {
@@ -146,7 +140,7 @@ static void collect_host(json_t *facts)
         add_error(facts, "cannot read /proc/sys/kernel/random/boot_id");
     /* NCCL hashes hostname + boot_id, or NCCL_HOSTID verbatim when set
      * (misc/utils.cc getHostHashOnce). */
-    const char *hostid = getenv("NCCL_HOSTID");
+    const char *hostid = pf_env_get(env, "NCCL_HOSTID");
     char *hh = hostid && *hostid ? pf_xstrdup(hostid) : pf_xasprintf("%s%s", host, boot ? boot : "");
     json_object_set_new(facts, "nccl_host_hash_input", json_string(hh));
     json_object_set_new(facts, "nccl_host_hash_source", json_string(hostid && *hostid ? "NCCL_HOSTID" :
@@ -224,7 +218,7 @@ json_t *pf_fingerprint_collect(pf_probe_ctx *ctx)
 {
     json_t *facts = json_object();
     json_object_set_new(facts, "errors", json_array());
-    collect_host(facts);
+    collect_host(ctx->env, facts);
     collect_driver(ctx, facts);
     collect_python(ctx, facts);
     pf_libnccl_info ni;
@@ -237,8 +231,8 @@ json_t *pf_fingerprint_collect(pf_probe_ctx *ctx)
         if (ni.path[0]) /* found but unreadable: a fact we failed to read */
             add_error(facts, "%s", e.msg);
     }
-    json_object_set_new(facts, "env", collect_env());
-    json_object_set_new(facts, "nccl_conf", collect_nccl_conf(facts));
+    json_object_set_new(facts, "env", collect_env(ctx->env));
+    json_object_set_new(facts, "nccl_conf", collect_nccl_conf(ctx->env, facts));
     return facts;
 }
 
@@ -332,7 +326,7 @@ void pf_fingerprint_evaluate(const json_t *facts, pf_check *c)
 void pf_probe_env_fingerprint(pf_probe_ctx *ctx)
 {
     double t0 = pf_now();
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "env.fingerprint");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_env_fingerprint);
     json_t *facts = pf_fingerprint_collect(ctx);
     pf_fingerprint_evaluate(facts, c);
     json_object_update(pf_check_evidence(c), facts);

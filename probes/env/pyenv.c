@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "core/proc.h"
 
 struct pf_pyenv {
@@ -90,9 +91,9 @@ pf_pyenv *pf_pyenv_from_prefix(const char *prefix, const char *origin, pf_err *e
 }
 
 /* Ask the interpreter itself: sys.prefix, version, and site directories. */
-static pf_pyenv *from_python_on_path(pf_err *err)
+static pf_pyenv *from_python_on_path(const pf_env *judged, pf_err *err)
 {
-    char *py = pf_which("python3");
+    char *py = pf_env_which(judged, "python3");
     if (!py) {
         pf_err_set(err, "no --venv, no $VIRTUAL_ENV, and no python3 on PATH");
         return NULL;
@@ -103,9 +104,15 @@ static pf_pyenv *from_python_on_path(pf_err *err)
                     "print('%d.%d' % sys.version_info[:2])\n"
                     "for p in site.getsitepackages(): print(p)\n",
                     NULL};
-    pf_proc_opts o = {.timeout_s = 10};
+    const char *home = pf_env_get(judged, "PYTHONHOME");
+    char *home_kv = home ? pf_xasprintf("PYTHONHOME=%s", home) : NULL;
+    const char *const set[] = {home_kv, NULL};
+    const char *const unset[] = {"PYTHONHOME", NULL};
+    pf_proc_opts o = {.timeout_s = 10, .env_set = home ? set : NULL, .env_unset = home ? NULL : unset};
     pf_proc_result r;
-    if (pf_proc_run(argv, &o, &r, err) != 0) {
+    int started = pf_proc_run(argv, &o, &r, err);
+    free(home_kv);
+    if (started != 0) {
         free(py);
         return NULL;
     }
@@ -143,9 +150,17 @@ static pf_pyenv *from_python_on_path(pf_err *err)
 
 pf_pyenv *pf_pyenv_discover(const char *venv_opt, pf_err *err)
 {
+    pf_env *env = pf_env_from_process();
+    pf_pyenv *py = pf_pyenv_discover_in(venv_opt, env, err);
+    pf_env_free(env);
+    return py;
+}
+
+pf_pyenv *pf_pyenv_discover_in(const char *venv_opt, const pf_env *judged, pf_err *err)
+{
     if (venv_opt)
         return pf_pyenv_from_prefix(venv_opt, "--venv", err);
-    const char *ve = getenv("VIRTUAL_ENV");
+    const char *ve = pf_env_get(judged, "VIRTUAL_ENV");
     if (ve && *ve) {
         pf_pyenv *env = pf_pyenv_from_prefix(ve, "$VIRTUAL_ENV", err);
         if (!env && err) {
@@ -157,7 +172,7 @@ pf_pyenv *pf_pyenv_discover(const char *venv_opt, pf_err *err)
         }
         return env;
     }
-    return from_python_on_path(err);
+    return from_python_on_path(judged, err);
 }
 
 void pf_pyenv_free(pf_pyenv *env)

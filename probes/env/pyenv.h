@@ -11,12 +11,19 @@
 
 #include <stddef.h>
 
+#include "core/env.h"
 #include "core/util.h"
 
 typedef struct pf_pyenv pf_pyenv;
 
 /* NULL on failure (err names the path or tool at fault). */
 pf_pyenv *pf_pyenv_discover(const char *venv_opt, pf_err *err);
+/* The same, judging `env` (core/env.h) instead of this process's: its
+ * VIRTUAL_ENV, and else the python3 on its PATH.  That interpreter runs with
+ * preflight's own environment except PYTHONHOME, which is taken from `env`
+ * (set or unset as there) because it moves sys.prefix; nothing else it reads
+ * changes the three facts asked (prefix, version, site directories). */
+pf_pyenv *pf_pyenv_discover_in(const char *venv_opt, const pf_env *env, pf_err *err);
 /* Build from an explicit prefix (tests, --venv). */
 pf_pyenv *pf_pyenv_from_prefix(const char *prefix, const char *origin, pf_err *err);
 void pf_pyenv_free(pf_pyenv *env);

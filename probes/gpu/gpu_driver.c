@@ -73,7 +73,7 @@ json_t *pf_gpu_driver_facts_json(const pf_cuda_facts *f)
     return o;
 }
 
-void pf_gpu_driver_evaluate(const pf_cuda_facts *f, pf_check *c)
+void pf_gpu_driver_evaluate(const pf_cuda_facts *f, const char *cvd, pf_check *c)
 {
     json_t *ev = pf_check_evidence(c);
     json_object_update_new(ev, pf_gpu_driver_facts_json(f));
@@ -84,7 +84,6 @@ void pf_gpu_driver_evaluate(const pf_cuda_facts *f, pf_check *c)
     char ver[32];
     pf_cuda_version_str(f->driver_version, ver, sizeof ver);
     if (f->init_rc == CU_NO_DEVICE) {
-        const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
         pf_check_set(c, PF_SKIP, "CUDA driver %s loaded but no GPU is visible%s%s%s", ver,
                      cvd ? " (CUDA_VISIBLE_DEVICES=" : "", cvd ? cvd : "", cvd ? ")" : "");
         return;
@@ -157,8 +156,11 @@ int pf_gpu_kernel_module_version(const char *proc_text, char *buf, size_t len)
 void pf_probe_gpu_driver(pf_probe_ctx *ctx)
 {
     const pf_cuda_facts *f = pf_ctx_cuda_facts(ctx);
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "gpu.driver");
-    pf_gpu_driver_evaluate(f, c);
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_gpu_driver);
+    /* The driver was initialised in THIS process, so the devices it saw are
+     * filtered by this process's CUDA_VISIBLE_DEVICES (ctx->env_own), not
+     * by the judged environment's. */
+    pf_gpu_driver_evaluate(f, pf_env_get(ctx->env_own, "CUDA_VISIBLE_DEVICES"), c);
     json_t *facts = pf_gpu_driver_facts_json(f);
     char *text = pf_read_file("/proc/driver/nvidia/version", 1 << 16, NULL, NULL);
     char kver[64];

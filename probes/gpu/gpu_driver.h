@@ -7,7 +7,7 @@
 #include "probes/context.h"
 
 /* Decide from collected facts (pure: tests build the facts by hand). */
-void pf_gpu_driver_evaluate(const pf_cuda_facts *f, pf_check *c);
+void pf_gpu_driver_evaluate(const pf_cuda_facts *f, const char *cvd, pf_check *c);
 /* Node facts {"cuda_driver": ..., "gpus": [...]} from the same facts. */
 json_t *pf_gpu_driver_facts_json(const pf_cuda_facts *f);
 

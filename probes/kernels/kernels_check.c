@@ -480,7 +480,7 @@ static void collect(pf_kscan *ks, const pf_pyenv *env, const pf_strv *scan)
 
 void pf_probe_gpu_kernels(pf_probe_ctx *ctx)
 {
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "gpu.kernels");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_gpu_kernels);
     json_t *ev = pf_check_evidence(c);
     const pf_target *targets = NULL;
     size_t nt = pf_ctx_targets(ctx, &targets);
@@ -515,7 +515,7 @@ void pf_probe_gpu_kernels(pf_probe_ctx *ctx)
         .ntargets = nt,
         /* With --arch the local driver is not the target's: assume new enough. */
         .driver_version = ctx->opts->arch ? 0 : pf_ctx_cuda_facts(ctx)->driver_version,
-        .torch_arch_list = getenv("TORCH_CUDA_ARCH_LIST"),
+        .torch_arch_list = pf_ctx_getenv(ctx, "TORCH_CUDA_ARCH_LIST"),
         .torch_version = torch,
         .where = env ? pf_pyenv_prefix(env) : NULL,
     };

@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "  --venv DIR            judge the serving stack installed in this Python environment\n"
             "                        (torch, vllm, sgl_kernel, flashinfer, nvidia/*, ...) as one\n"
             "                        gpu.kernels check, as `preflight check` does\n"
+            "  --env-file FILE       with --venv: judge TORCH_CUDA_ARCH_LIST from FILE (NAME=VALUE lines)\n"
+            "                        instead of this shell's environment\n"
             "  --arch X.Y            judge for compute capability X.Y (11.0 Jetson Thor, 12.1 DGX Spark\n"
             "                        GB10, 9.0 H100); default: the local GPUs, or inventory only\n"
             "  --driver X.Y          CUDA driver version to check PTX JIT against (default: the local\n"
@@ -100,7 +102,7 @@ int pf_kernels_main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = pf_probe_take_flag("kernels", &oo, &po, PF_PF_ARCH | PF_PF_VENV, argc, argv, &i);
+        int r = pf_probe_take_flag("kernels", &oo, &po, PF_PF_ARCH | PF_PF_VENV | PF_PF_ENVFILE, argc, argv, &i);
         if (r < 0)
             goto out;
         if (r > 0)
@@ -138,12 +140,22 @@ int pf_kernels_main(int argc, char **argv)
         goto out;
     }
 
+    pf_env *env = NULL;
+    if (po.env_file) {
+        pf_err eerr = {{0}};
+        if (!(env = pf_env_from_file(po.env_file, &eerr))) {
+            fprintf(stderr, "preflight kernels: --env-file: %s\n", eerr.msg);
+            goto out;
+        }
+    }
     pf_run *run = pf_run_new(argc, argv);
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     pf_node *node = pf_run_add_node(run, host, NULL);
     pf_probe_ctx ctx;
     pf_ctx_init(&ctx, &po, run, node);
+    if (env)
+        pf_ctx_set_env(&ctx, env);
     const pf_target *targets = NULL;
     size_t nt = pf_ctx_targets(&ctx, &targets);
     if (driver < 0)
@@ -155,8 +167,11 @@ int pf_kernels_main(int argc, char **argv)
             fprintf(stderr, "preflight kernels: %s\n", why && *why ? why : "--venv: not a Python environment");
             pf_ctx_free(&ctx);
             pf_run_free(run);
+            pf_env_free(env);
             goto out;
         }
+        /* gpu.kernels judges TORCH_CUDA_ARCH_LIST: say from which environment */
+        json_object_set_new(pf_node_facts(node), "env_source", json_string(pf_env_source(ctx.env)));
         double t0 = pf_now();
         pf_probe_gpu_kernels(&ctx);
         pf_check_set_duration(pf_run_check(run, pf_run_check_count(run) - 1), pf_now() - t0);
@@ -227,6 +242,7 @@ int pf_kernels_main(int argc, char **argv)
     pf_kscan_free(ks);
     pf_ctx_free(&ctx);
     pf_run_free(run);
+    pf_env_free(env);
 out:
     pf_strv_free(&paths);
     pf_probe_opts_free(&po);

@@ -270,7 +270,7 @@ static json_t *verdict_json(const pf_mem_facts *f, const pf_mem_verdict *v, cons
 
 /* --model: weights and per-stage bytes into f; evidence into ev.  Returns
  * 0, or -1 with err when the model cannot be sized. */
-static int collect_model(const pf_probe_opts *o, pf_mem_facts *f, json_t *ev, pf_err *err)
+static int collect_model(const pf_probe_opts *o, const pf_env *env, pf_mem_facts *f, json_t *ev, pf_err *err)
 {
     pf_st_model m;
     if (pf_st_read_model(o->model_dir, &m, err) != 0) {
@@ -278,7 +278,7 @@ static int collect_model(const pf_probe_opts *o, pf_mem_facts *f, json_t *ev, pf
         return -1;
     }
     int pp = o->pp > 0 ? o->pp : 1;
-    const char *part = getenv("SGLANG_PP_LAYER_PARTITION");
+    const char *part = pf_env_get(env, "SGLANG_PP_LAYER_PARTITION");
     uint64_t *stage = pf_xcalloc((size_t)pp, sizeof *stage);
     json_t *mj = pf_st_model_to_json(&m);
     int rc = pf_st_stage_bytes(&m, pp, part, stage, err);
@@ -311,7 +311,7 @@ void pf_probe_mem_headroom(pf_probe_ctx *ctx)
 {
     const double t0 = pf_now();
     const pf_probe_opts *o = ctx->opts;
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "mem.headroom");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_mem_headroom);
     json_t *ev = pf_check_evidence(c);
 
     pf_mem_facts base;
@@ -328,7 +328,7 @@ void pf_probe_mem_headroom(pf_probe_ctx *ctx)
                         base.have_meminfo ? pf_meminfo_to_json(&base.mi) : json_string(e.msg));
 
     char model_err[512] = "";
-    if (o->model_dir && collect_model(o, &base, ev, &e) != 0) {
+    if (o->model_dir && collect_model(o, ctx->env, &base, ev, &e) != 0) {
         pf_strlcpy(model_err, e.msg, sizeof model_err);
         json_object_set_new(ev, "model_error", json_string(model_err));
     }

@@ -340,7 +340,7 @@ int pf_libnccl_locate(pf_probe_ctx *ctx, pf_libnccl_info *out, pf_err *err)
         }
         free(ldconfig);
     }
-    int rc = pf_libnccl_locate_in(env, getenv("LD_LIBRARY_PATH"), cache, true, out, err);
+    int rc = pf_libnccl_locate_in(env, pf_ctx_getenv(ctx, "LD_LIBRARY_PATH"), cache, true, out, err);
     free(cache);
     return rc;
 }

@@ -18,8 +18,6 @@
 #include "probes/nccl/ncclconf.h"
 #include "probes/nccl/netplugin.h"
 
-extern char **environ;
-
 /* ---- shared helpers ---------------------------------------------------- */
 
 static double tool_timeout(const pf_probe_ctx *ctx)
@@ -52,9 +50,7 @@ static const char *worst_msg(const pf_net_verdict *vd)
 static json_t *env_json(const pf_nccl_env *env, const char *name)
 {
     const char *src = NULL;
-    const char *v = env ? pf_nccl_env_get(env, name, &src) : getenv(name);
-    if (!env && v)
-        src = "environment";
+    const char *v = env ? pf_nccl_env_get(env, name, &src) : NULL;
     if (!v)
         return json_null();
     json_t *o = json_object();
@@ -177,7 +173,7 @@ void pf_net_interfaces_judge(const pf_netif_set *s, const pf_rdma_set *r, pf_net
 
 void pf_probe_net_interfaces(pf_probe_ctx *ctx)
 {
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "net.interfaces");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_net_interfaces);
     const char *why = NULL;
     const pf_netif_set *s = pf_ctx_netif(ctx, &why);
     if (!s) {
@@ -284,11 +280,11 @@ static void conf_findings(const pf_nccl_env *env, pf_net_verdict *vd)
 
 void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
 {
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "net.nccl_ifname");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_net_nccl_ifname);
     char vtext[64], vsrc[512];
     int ver = pf_net_nccl_version(ctx, vtext, sizeof vtext, vsrc, sizeof vsrc);
     char *home = pf_nccl_home_dir();
-    pf_nccl_env *env = pf_nccl_env_load(environ, home, NULL, ver);
+    pf_nccl_env *env = pf_nccl_env_load(pf_env_envp(ctx->env), home, NULL, ver);
     free(home);
     const char *why = NULL;
     const pf_netif_set *s = pf_ctx_netif(ctx, &why);
@@ -381,7 +377,7 @@ void pf_probe_net_nccl_ifname(pf_probe_ctx *ctx)
 
 void pf_probe_net_gloo(pf_probe_ctx *ctx)
 {
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "net.gloo");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_net_gloo);
     const char *why = NULL;
     const pf_netif_set *s = pf_ctx_netif(ctx, &why);
     if (!s) {
@@ -391,8 +387,8 @@ void pf_probe_net_gloo(pf_probe_ctx *ctx)
     pf_gloo_facts host;
     pf_gloo_collect(NULL, tool_timeout(ctx), &host);
     pf_gloo_in in = {
-        .gloo_ifname = getenv("GLOO_SOCKET_IFNAME"),
-        .tp_ifname = getenv("TP_SOCKET_IFNAME"),
+        .gloo_ifname = pf_ctx_getenv(ctx, "GLOO_SOCKET_IFNAME"),
+        .tp_ifname = pf_ctx_getenv(ctx, "TP_SOCKET_IFNAME"),
         .host = &host,
         .ifs = s,
     };
@@ -433,11 +429,11 @@ void pf_probe_net_gloo(pf_probe_ctx *ctx)
 
 void pf_probe_net_transport(pf_probe_ctx *ctx)
 {
-    pf_check *c = pf_check_add(ctx->run, ctx->node, "net.transport");
+    pf_check *c = pf_probe_check_add(ctx, pf_probe_net_transport);
     char vtext[64], vsrc[512];
     int ver = pf_net_nccl_version(ctx, vtext, sizeof vtext, vsrc, sizeof vsrc);
     char *home = pf_nccl_home_dir();
-    pf_nccl_env *env = pf_nccl_env_load(environ, home, NULL, ver);
+    pf_nccl_env *env = pf_nccl_env_load(pf_env_envp(ctx->env), home, NULL, ver);
     free(home);
 
     /* Does NET/Socket (and IB's out-of-band socket) find an interface? */
@@ -455,7 +451,7 @@ void pf_probe_net_transport(pf_probe_ctx *ctx)
     pf_rdma_set rdma;
     pf_rdma_scan(NULL, &rdma);
     pf_netplugin_opts po = {
-        .ld_library_path = getenv("LD_LIBRARY_PATH"),
+        .ld_library_path = pf_ctx_getenv(ctx, "LD_LIBRARY_PATH"),
         .timeout_s = tool_timeout(ctx),
         .read_names = true,
     };

@@ -169,6 +169,7 @@ typedef struct pf_ptxas_inputs {
     const char *cuda_home;      /* $CUDA_HOME or NULL */
     const char *cuda_path;      /* $CUDA_PATH or NULL */
     const char *path_env;       /* $PATH or NULL */
+    const char *tmpdir;         /* preflight's own $TMPDIR for scratch files; NULL: /tmp */
     const char *default_cuda;   /* NULL: "/usr/local/cuda" */
     double timeout_s;           /* per tool run; <= 0: 10 s */
 } pf_ptxas_inputs;

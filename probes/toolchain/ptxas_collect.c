@@ -206,7 +206,7 @@ static void collect_python(pf_ptxas_probe *p, const pf_ptxas_inputs *in)
 
 pf_ptxas_probe *pf_ptxas_collect(const pf_ptxas_inputs *in, pf_err *err)
 {
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = in->tmpdir;
     char *tmpl = pf_xasprintf("%s/preflight-ptxas-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmpl)) {
         pf_err_errno(err, errno, "cannot create a scratch directory %s for the ptxas stub", tmpl);
@@ -356,9 +356,9 @@ void pf_ptxas_probe_free(pf_ptxas_probe *p)
 
 /* ==== the probe ==== */
 
-static json_t *env_json(const char *name)
+static json_t *env_json(const pf_env *env, const char *name)
 {
-    const char *v = getenv(name);
+    const char *v = pf_env_get(env, name);
     return v ? json_string(v) : json_null();
 }
 
@@ -367,7 +367,7 @@ void pf_probe_toolchain_ptxas(pf_probe_ctx *ctx)
     const pf_target *t;
     size_t n = pf_ctx_targets(ctx, &t);
     if (n == 0) {
-        pf_check *c = pf_check_add(ctx->run, ctx->node, "toolchain.ptxas");
+        pf_check *c = pf_probe_check_add(ctx, pf_probe_toolchain_ptxas);
         pf_check_set(c, PF_SKIP, "no GPU found and no --arch given: no target to assemble for");
         return;
     }
@@ -377,11 +377,14 @@ void pf_probe_toolchain_ptxas(pf_probe_ctx *ctx)
     pf_ptxas_inputs in = {
         .pyenv = env,
         .pyenv_why = why,
-        .env_ptxas = getenv("TRITON_PTXAS_PATH"),
-        .env_ptxas_bw = getenv("TRITON_PTXAS_BLACKWELL_PATH"),
-        .cuda_home = getenv("CUDA_HOME"),
-        .cuda_path = getenv("CUDA_PATH"),
-        .path_env = getenv("PATH"),
+        /* Which ptxas Triton picks is decided by the judged environment */
+        .env_ptxas = pf_ctx_getenv(ctx, "TRITON_PTXAS_PATH"),
+        .env_ptxas_bw = pf_ctx_getenv(ctx, "TRITON_PTXAS_BLACKWELL_PATH"),
+        .cuda_home = pf_ctx_getenv(ctx, "CUDA_HOME"),
+        .cuda_path = pf_ctx_getenv(ctx, "CUDA_PATH"),
+        .path_env = pf_ctx_getenv(ctx, "PATH"),
+        /* ...but the scratch directory is preflight's own */
+        .tmpdir = pf_env_get(ctx->env_own, "TMPDIR"),
         .timeout_s = ctx->opts->tool_timeout_s,
     };
     pf_err err = {{0}};
@@ -394,7 +397,7 @@ void pf_probe_toolchain_ptxas(pf_probe_ctx *ctx)
             seen = seen || t[k].cc_major * 10 + t[k].cc_minor == arch;
         if (seen)
             continue; /* one check per distinct arch; its evidence lists every GPU */
-        pf_check *c = pf_check_add(ctx->run, ctx->node, "toolchain.ptxas");
+        pf_check *c = pf_probe_check_add(ctx, pf_probe_toolchain_ptxas);
         json_t *labels = json_array();
         for (size_t k = i; k < n; k++)
             if (t[k].cc_major * 10 + t[k].cc_minor == arch)
@@ -419,10 +422,10 @@ void pf_probe_toolchain_ptxas(pf_probe_ctx *ctx)
         json_t *ev = pf_check_evidence(c);
         json_object_update_new(ev, pf_ptxas_evidence(facts, &v));
         json_t *vars = json_object();
-        json_object_set_new(vars, "TRITON_PTXAS_PATH", env_json("TRITON_PTXAS_PATH"));
-        json_object_set_new(vars, "TRITON_PTXAS_BLACKWELL_PATH", env_json("TRITON_PTXAS_BLACKWELL_PATH"));
-        json_object_set_new(vars, "CUDA_HOME", env_json("CUDA_HOME"));
-        json_object_set_new(vars, "CUDA_PATH", env_json("CUDA_PATH"));
+        json_object_set_new(vars, "TRITON_PTXAS_PATH", env_json(ctx->env, "TRITON_PTXAS_PATH"));
+        json_object_set_new(vars, "TRITON_PTXAS_BLACKWELL_PATH", env_json(ctx->env, "TRITON_PTXAS_BLACKWELL_PATH"));
+        json_object_set_new(vars, "CUDA_HOME", env_json(ctx->env, "CUDA_HOME"));
+        json_object_set_new(vars, "CUDA_PATH", env_json(ctx->env, "CUDA_PATH"));
         json_object_set_new(ev, "environment", vars);
         pf_ptxas_verdict_free(&v);
         /* The first check also carries the one-off --version runs. */

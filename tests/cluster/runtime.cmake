@@ -1,0 +1,25 @@
+# Cluster runtime: control plane, launchers, coordinator (docs/cluster.md,
+# "## Running it", "## Launchers", "## Control plane").
+
+# The simulated cluster: four namespaces wired like 2x Spark + 2x Thor,
+# agents through --launcher exec, faults via nftables and ip (root; else skipped).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_runtime_netns COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/cluster_netns.py $<TARGET_FILE:preflight>)
+else()
+  add_test(NAME cluster_runtime_netns COMMAND sh -c "echo 'python3 not found: skipped'; exit 77")
+endif()
+set_tests_properties(cluster_runtime_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 90 RUN_SERIAL TRUE)
+
+# The control plane against strangers (garbage, oversized, not JSON, unknown
+# type, wrong secret, slowloris) and the agent against a lying or silent
+# coordinator; loopback, no root.
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_control_plane COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/control_plane.py $<TARGET_FILE:preflight>)
+  set_tests_properties(cluster_control_plane PROPERTIES TIMEOUT 60)
+endif()
+
+# Frames, HMAC, node lists and launcher command lines (unit tables).
+pf_add_unit(test_cluster_proto ${CMAKE_CURRENT_LIST_DIR}/test_cluster_proto.c)
+pf_add_unit(test_cluster_nodelist ${CMAKE_CURRENT_LIST_DIR}/test_cluster_nodelist.c)
