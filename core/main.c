@@ -9,6 +9,8 @@
 #include "core/record.h"
 #include "probes/check_cli.h"
 #include "probes/kernels/kernels_cli.h"
+#include "reports/compare_cli.h"
+#include "reports/report_cli.h"
 
 typedef struct command {
     const char *name;
@@ -23,6 +25,8 @@ static const command commands[] = {
     {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main},
     {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main},
+    {"report", "render saved run records: HTML, JUnit, Markdown, GitHub, benchmark JSON, Prometheus", pf_report_main},
+    {"compare", "regression gate: a run against a baseline record (exit 1 on a regression)", pf_compare_main},
 };
 
 static void usage(FILE *f)
