@@ -145,17 +145,34 @@ SW="$P-sw"
 NODES=("$P-n1" "$P-n2" "$P-n3" "$P-n4")
 ADDR=(10.77.0.1 10.77.0.2 10.77.0.3 10.77.0.4)
 HEAD="${NODES[3]}"
+LABEL=(n1 n2 n3 n4)
+# Each node also gets its own UTS namespace (its own hostname, n1..n4, that
+# resolves to its address on every node): network namespaces alone share
+# the machine's hostname, and preflight cluster rightly fails that
+# (cluster.hosthash: NCCL would take the four nodes for one host; net.gloo).
+UTS="/run/$P-uts"
+on() { # IDX CMD...: run CMD on node IDX (its network and UTS namespaces)
+    local i="$1"
+    shift
+    nsenter --uts="$UTS/${LABEL[$i]}" ip netns exec "${NODES[$i]}" "$@"
+}
 cleanup() {
     for ns in "${NODES[@]}" "$SW"; do
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     done
     if [ "$KEEP" = 0 ]; then
         for ns in "${NODES[@]}" "$SW"; do ip netns del "$ns" 2>/dev/null; rm -rf "/etc/netns/$ns"; done
+        for l in "${LABEL[@]}"; do umount "$UTS/$l" 2>/dev/null; done
+        umount "$UTS" 2>/dev/null
+        rm -rf "$UTS"
     fi
 }
 trap cleanup EXIT
 build_cluster() ( # a subshell: set -e ends the step, not the script
     set -e
+    mkdir -p "$UTS"
+    mount --bind "$UTS" "$UTS"
+    mount --make-private "$UTS"
     ip netns add "$SW"
     ip -n "$SW" link add br0 type bridge
     ip -n "$SW" link set br0 up
@@ -169,7 +186,9 @@ build_cluster() ( # a subshell: set -e ends the step, not the script
         ip -n "$ns" addr add "${ADDR[$i]}/24" dev eth0
         ip -n "$ns" link set eth0 up
         mkdir -p "/etc/netns/$ns"
-        printf '127.0.0.1 localhost\n%s n%d\n' "${ADDR[$i]}" $((i + 1)) >"/etc/netns/$ns/hosts"
+        { echo "127.0.0.1 localhost"; for j in 0 1 2 3; do echo "${ADDR[$j]} ${LABEL[$j]}"; done; } >"/etc/netns/$ns/hosts"
+        touch "$UTS/${LABEL[$i]}"
+        unshare --uts="$UTS/${LABEL[$i]}" hostname "${LABEL[$i]}"
     done
 )
 step cluster-up build_cluster
@@ -196,17 +215,35 @@ fi
 # ---- 2. preflight cluster, 3. preflight plan ----
 PLAN="$OUT/plan"
 CLUSTER_CAUGHT=0
+HOSTFILE="$OUT/hostfile"
+for i in 0 1 2 3; do echo "${NODES[$i]} name=${LABEL[$i]}"; done >"$HOSTFILE"
+# preflight cluster from the head node: agents through `ip netns exec`, the
+# server's port and the RPC port held open on every node and probed from
+# every peer (cluster.ports)
 if has_command cluster; then
-    step cluster ip netns exec "$HEAD" "$PREFLIGHT" cluster --launcher exec \
-        --exec-template "ip netns exec {host} {cmd}" --hosts "$(IFS=,; echo "${NODES[*]}")" \
-        --ports "$SERVER_PORT,$RPC_PORT" --plan "$PLAN" --json "$OUT/cluster.json"
-    if [ "$STEP_RC" = 0 ]; then
+    step cluster on 3 "$PREFLIGHT" cluster --hostfile "$HOSTFILE" --launcher exec \
+        --exec-template "nsenter --uts=$UTS/{name} ip netns exec {host} {cmd}" --agent-path "$PREFLIGHT" --listen "${ADDR[3]}" \
+        --ports "$SERVER_PORT,$RPC_PORT" --json "$OUT/cluster.json"
+    ports_fail="$(python3 - "$OUT/cluster.json" "$RPC_PORT" <<'PY' 2>/dev/null
+import json, sys
+rec = json.load(open(sys.argv[1]))
+bad = [c for c in rec["checks"] if c["id"] == "cluster.ports" and c["status"] == "fail" and sys.argv[2] in json.dumps(c)]
+for c in bad:
+    print("%s -> %s: %s | fix: %s" % (c["node"], c["peer"], c["summary"], c.get("remedy")))
+PY
+)"
+    if [ "$FAULT" = rpc-port-blocked ]; then
+        if [ "$STEP_RC" = 1 ] && echo "$ports_fail" | grep -q -- "-> n2"; then
+            record cluster "ok (fault caught)" "cluster.ports before any launch: $(echo "$ports_fail" | head -1)"
+            CLUSTER_CAUGHT=1
+        else
+            record cluster FAIL "the blocked RPC port on n2 was not named by cluster.ports (exit $STEP_RC, see $STEP_LOG)"
+            FAILED=1
+        fi
+    elif [ "$STEP_RC" = 0 ]; then
         record cluster ok "$OUT/cluster.json"
-    elif [ "$FAULT" = rpc-port-blocked ] && grep -q "$RPC_PORT" "$STEP_LOG" && grep -q -i 'cluster.ports' "$STEP_LOG"; then
-        record cluster "ok (fault caught)" "cluster.ports names port $RPC_PORT on ${NODES[1]} before any launch"
-        CLUSTER_CAUGHT=1
     else
-        record cluster FAIL "exit $STEP_RC, see $STEP_LOG"
+        record cluster FAIL "exit $STEP_RC: $(grep -i -E 'fail|error' "$STEP_LOG" | head -3 | tr '\n' ';')"
         FAILED=1
     fi
 else
@@ -229,9 +266,7 @@ fi
 # The env file of node N from the plan (name as the node, .env), or none.
 plan_env() {
     local f
-    for f in "$PLAN/$1.env" "$PLAN/$1/env" "$PLAN/env/$1.env"; do
-        [ -f "$f" ] && { echo "$f"; return; }
-    done
+    [ -f "$PLAN/$1.env" ] && echo "$PLAN/$1.env"
 }
 # CMD run with a node's plan env applied (the file is read as NAME=VALUE
 # lines by the shell, locally; nothing from the network is executed).
@@ -240,7 +275,7 @@ with_env() {
     shift
     local f
     f="$(plan_env "$node")"
-    if [ -n "$f" ] && ! { [ "$FAULT" = plan-not-applied ] && [ "$node" = "${NODES[1]}" ]; }; then
+    if [ -n "$f" ] && ! { [ "$FAULT" = plan-not-applied ] && [ "$node" = n2 ]; }; then
         printf '%s\n' sh -c 'set -a; . "$0"; set +a; exec "$@"' "$f" "$@"
     else
         printf '%s\n' "$@"
@@ -276,14 +311,15 @@ BENCH_ARGS=(--url "http://127.0.0.1:$SERVER_PORT" --backend vllm --concurrency "
 RPC_LIST=""
 for i in 0 1 2; do
     n=$((i + 1))
-    mapfile -t cmd < <(with_env "${NODES[$i]}" "$RPC_BIN" -H "${ADDR[$i]}" -p "$RPC_PORT" -t 1)
-    BENCH_ARGS+=(--launch-node "rpc$n@${ADDR[$i]}:$RPC_PORT" -- ip netns exec "${NODES[$i]}" "${cmd[@]}" :)
+    mapfile -t cmd < <(with_env "${LABEL[$i]}" "$RPC_BIN" -H "${ADDR[$i]}" -p "$RPC_PORT" -t 1)
+    BENCH_ARGS+=(--launch-node "rpc$n@${ADDR[$i]}:$RPC_PORT" -- nsenter --uts="$UTS/${LABEL[$i]}"
+        ip netns exec "${NODES[$i]}" "${cmd[@]}" :)
     RPC_LIST="$RPC_LIST${RPC_LIST:+,}${ADDR[$i]}:$RPC_PORT"
 done
 [ "$FAULT" = rpc-port-blocked ] && BENCH_ARGS+=(--ready-timeout 5)
 # -ngl 99: every layer on the RPC devices (they are "GPUs" to llama.cpp),
 # split evenly; -lv 5 (debug) prints llama.cpp's per-layer device assignment.
-mapfile -t front < <(with_env "$HEAD" "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT" \
+mapfile -t front < <(with_env n4 "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT" \
     --rpc "$RPC_LIST" -ngl 99 --tensor-split 1,1,1 -c 2048 -np 2 -t 1 -lv 5 --no-webui)
 BENCH_ARGS+=(--launch-name head --launch -- "${front[@]}")
 
@@ -300,7 +336,7 @@ if [ "$FAULT" = rpc-node-killed ]; then
     ) &
     KILLER=$!
 fi
-step bench ip netns exec "$HEAD" "$PREFLIGHT" bench "${BENCH_ARGS[@]}"
+step bench on 3 "$PREFLIGHT" bench "${BENCH_ARGS[@]}"
 BENCH_RC=$STEP_RC
 [ -n "${KILLER:-}" ] && wait "$KILLER" 2>/dev/null
 for i in 0 1 2 3; do echo "${NODES[$i]} $(counters "${NODES[$i]}")"; done >"$OUT/counters-after.txt"
@@ -325,7 +361,7 @@ procs = {p["node"]: p for p in ln.get("processes", [])}
 ok = True
 want_procs = {"rpc1", "rpc2", "rpc3"} | (set() if fault == "rpc-port-blocked" else {"head"})
 ok &= verdict(set(procs) == want_procs, "the record names every process of the launch: %s" %
-              ", ".join("%s pid %s %s" % (n, p.get("pid"), os.path.basename(p["command"][4] if n != "head" else p["command"][0])) for n, p in sorted(procs.items())))
+              ", ".join("%s pid %s" % (n, p.get("pid")) for n, p in sorted(procs.items())))
 if fault == "rpc-port-blocked":
     ok &= verdict(rc != 0, "bench exit %d (the launch could not start)" % rc)
     w = ln.get("wait", "")
