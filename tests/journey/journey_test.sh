@@ -25,7 +25,7 @@ check() { # NAME EXPECTED_RC PATTERN -- ARGS...
         echo "SKIPPED: $(grep SKIPPED "$WORK/$name.out" | tail -1)"
         exit 77
     fi
-    if [ "$rc" = "$want" ] && grep -q -E -- "$pat" "$WORK/$name.out"; then
+    if [ "$rc" = "$want" ] && tr '\n' ' ' <"$WORK/$name.out" | grep -q -E -- "$pat"; then
         echo "ok   $name (exit $rc, $((SECONDS - t0)) s)"
     else
         echo "FAIL $name: exit $rc (want $want), pattern '$pat'; output:"
@@ -33,10 +33,11 @@ check() { # NAME EXPECTED_RC PATTERN -- ARGS...
         fail=1
     fi
 }
-check journey 0 "layers 0-[0-9]+; 10.77.0.2:50052: layers" -- --concurrency 1,2 --num-prompts 4
-check rpc-node-killed 0 "fails naming rpc2.*killed by signal 9" -- --fault rpc-node-killed --concurrency 1,2 --num-prompts 4
-check rpc-port-blocked 0 "(cluster.ports|did not accept a TCP connection on 10.77.0.2:50052)" -- --fault rpc-port-blocked
-check no-rpc-server 0 "has no rpc-server at .*install-deps-llama.sh" -- --fault no-rpc-server
+check journey 0 "step cluster: ok .*step plan: ok .*step plan-applied: ok .*layers 0-[0-9]+; 10.77.0.2:50052: layers .*step bench: ok .*step report: ok .*demo-cluster: passed" -- --concurrency 1,2 --num-prompts 4
+check rpc-node-killed 0 "fails naming rpc2.*killed by signal 9" -- --fault rpc-node-killed --concurrency 1,2 --num-prompts 4 --no-cluster
+check rpc-port-blocked 0 "cluster.ports before any launch: n[0-9] -> n2: .*50052 \(port 50052\) filtered" -- --fault rpc-port-blocked
+check plan-not-applied 0 "step plan-applied: ok \(fault caught\).*n2" -- --fault plan-not-applied
+check no-rpc-server 0 "has no rpc-server at .*install-deps-llama.sh" -- --fault no-rpc-server --no-cluster
 printf 'not a model\n' >"$WORK/model.bin"
 check not-gguf 2 "is not GGUF.*convert_hf_to_gguf" -- --model "$WORK/model.bin"
 # a stale build: a stamp from other build options
