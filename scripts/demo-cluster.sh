@@ -527,10 +527,17 @@ PY
 if [ "$FAULT" = none ]; then
     if has_command report; then
         step report "$PREFLIGHT" report "$OUT/bench.json" --html "$OUT/report.html" --junit "$OUT/report.xml"
-        if [ "$STEP_RC" -le 1 ] && [ -s "$OUT/report.html" ] && [ -s "$OUT/report.xml" ]; then
-            record report ok "$OUT/report.html, $OUT/report.xml"
+        rc1=$STEP_RC
+        rc2=0
+        if [ -f "$OUT/cluster-applied.json" ]; then
+            step report-cluster "$PREFLIGHT" report "$OUT/cluster-applied.json" --html "$OUT/cluster-report.html" \
+                --junit "$OUT/cluster-report.xml"
+            rc2=$STEP_RC
+        fi
+        if [ "$rc1" -le 1 ] && [ "$rc2" -le 1 ] && [ -s "$OUT/report.html" ] && [ -s "$OUT/report.xml" ]; then
+            record report ok "$OUT/report.html, $OUT/report.xml$([ -f "$OUT/cluster-report.html" ] && echo ", $OUT/cluster-report.html, $OUT/cluster-report.xml")"
         else
-            record report FAIL "exit $STEP_RC, see $STEP_LOG"
+            record report FAIL "exit $rc1/$rc2, see $STEP_LOG"
             FAILED=1
         fi
     else
