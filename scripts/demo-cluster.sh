@@ -239,7 +239,7 @@ if [ "$NO_CLUSTER" = 1 ]; then
 elif has_command cluster; then
     step cluster on 3 "$PREFLIGHT" cluster --hostfile "$HOSTFILE" --launcher exec \
         --exec-template "nsenter --uts=$UTS/{name} ip netns exec {host} {cmd}" --agent-path "$PREFLIGHT" --listen "${ADDR[3]}" \
-        --ports "$SERVER_PORT,$RPC_PORT" --json "$OUT/cluster.json"
+        --ports "$SERVER_PORT,$RPC_PORT" --bw-seconds 0.3 --json "$OUT/cluster.json"
     ports_fail="$(python3 - "$OUT/cluster.json" "$RPC_PORT" <<'PY' 2>/dev/null
 import json, sys
 rec = json.load(open(sys.argv[1]))
@@ -313,7 +313,7 @@ if [ -f "$PLAN/n1.env" ] && has_command cluster && [ "$FAILED" = 0 ]; then
     done >"$OUT/hostfile-applied"
     step plan-applied on 3 "$PREFLIGHT" cluster --hostfile "$OUT/hostfile-applied" --launcher exec \
         --exec-template "nsenter --uts=$UTS/{name} ip netns exec {host} {cmd}" --agent-path "$PREFLIGHT" \
-        --listen "${ADDR[3]}" --ports "$SERVER_PORT,$RPC_PORT" --json "$OUT/cluster-applied.json"
+        --listen "${ADDR[3]}" --ports "$SERVER_PORT,$RPC_PORT" --bw-seconds 0.3 --json "$OUT/cluster-applied.json"
     if [ "$FAULT" = plan-not-applied ]; then
         if [ "$STEP_RC" = 1 ] && grep -E 'FAIL' "$STEP_LOG" | grep -q -w n2; then
             record plan-applied "ok (fault caught)" "$(grep -E 'FAIL' "$STEP_LOG" | grep -w n2 | head -1 | tr -s ' ')"
