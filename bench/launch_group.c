@@ -432,11 +432,11 @@ json_t *pf_launch_group_to_json(const pf_launch_group *g)
     json_object_set_new(j, "order_ended", order);
     if (g->first >= 0) {
         const member *m = &g->m[g->first];
-        json_object_set_new(j, "first_ended",
-                            json_pack("{s:s, s:s, s:i, s:f, s:s, s:s}", "node", m->name, "role",
-                                      m->front ? "front" : "helper", "pid", pf_launch_pid(m->l), "t_s",
-                                      m->t_ended >= 0 ? m->t_ended : NAN, "how", m->how, "during",
-                                      g->first_during));
+        json_t *f = json_pack("{s:s, s:s, s:i, s:s, s:s}", "node", m->name, "role", m->front ? "front" : "helper",
+                              "pid", pf_launch_pid(m->l), "how", m->how, "during", g->first_during);
+        /* a fatal log line from a process still running has no end time */
+        json_object_set_new(f, "t_s", m->t_ended >= 0 ? json_real(m->t_ended) : json_null());
+        json_object_set_new(j, "first_ended", f);
     }
     if (g->wait_failed)
         json_object_set_new(j, "wait", json_string(g->wait_msg));

@@ -213,6 +213,47 @@ static void test_port_never_opens(void **state)
     assert_false(pid_alive(pid));
 }
 
+/* A helper that logs a known fatal line and keeps running (a CUDA rank
+ * whose scheduler died): the poll names it and the check id's words; the
+ * record has no end time for it until the stop. */
+static void test_helper_fatal_line(void **state)
+{
+    (void)state;
+    pf_launch_group *g = pf_launch_group_new(NULL);
+    char *argv[] = {"sh", "-c",
+                    "sleep 1.2; echo 'RuntimeError: CUDA error: no kernel image is available for execution on the "
+                    "device'; exec sleep 60",
+                    NULL};
+    pf_launch_node_spec spec = {.name = "thor1", .argv = argv};
+    pf_err err = {{0}};
+    assert_int_equal(pf_launch_group_start(g, &spec, NULL, &err), 0);
+    assert_int_equal(pf_launch_group_wait(g, 10, &err), 0);
+    pf_launch_group_serving(g);
+    char why[900];
+    int r = 0;
+    for (int k = 0; k < 100 && r == 0; k++) {
+        r = pf_launch_group_poll(g, why, sizeof why);
+        if (!r)
+            nanosleep(&(struct timespec){0, 50000000}, NULL);
+    }
+    assert_int_equal(r, 1);
+    assert_non_null(strstr(why, "node thor1"));
+    assert_non_null(strstr(why, "no kernel image"));
+    json_t *j = pf_launch_group_to_json(g);
+    json_t *first = json_object_get(j, "first_ended");
+    assert_string_equal(json_string_value(json_object_get(first, "node")), "thor1");
+    assert_true(json_is_null(json_object_get(first, "t_s")));
+    json_decref(j);
+    int sr = pf_launch_group_stop(g, 2.0);
+    if (sr != 0) {
+        j = pf_launch_group_to_json(g);
+        json_dumpf(j, stderr, JSON_INDENT(1));
+        json_decref(j);
+    }
+    assert_int_equal(sr, 0);
+    pf_launch_group_free(g);
+}
+
 /* A program the node does not have, bad names, a name given twice. */
 static void test_bad_start(void **state)
 {
@@ -297,7 +338,7 @@ int main(void)
         cmocka_unit_test(test_name_rules),        cmocka_unit_test(test_addr_rules),
         cmocka_unit_test(test_bad_start),         cmocka_unit_test(test_helper_exits_before_ready),
         cmocka_unit_test(test_port_never_opens),  cmocka_unit_test(test_clean_run_passes),
-        cmocka_unit_test(test_ready_then_node_killed),
+        cmocka_unit_test(test_ready_then_node_killed), cmocka_unit_test(test_helper_fatal_line),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_python);
