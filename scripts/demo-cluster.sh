@@ -337,15 +337,27 @@ plan_env() {
     local f
     [ -f "$PLAN/$1.env" ] && echo "$PLAN/$1.env"
 }
-# CMD run with a node's plan env applied (the file is read as NAME=VALUE
-# lines by the shell, locally; nothing from the network is executed).
+# CMD run with a node's plan env applied.  The file is read here as
+# NAME=VALUE lines and handed to env(1) as words: it is never sourced by a
+# shell, because what is in it came from the agents (interface names) and
+# nothing received over the network is executed.  A line that only a shell
+# could read (quotes, $, backquotes) is refused.
 with_env() {
     local node="$1"
     shift
-    local f
+    local f line
     f="$(plan_env "$node")"
     if [ -n "$f" ] && applied "$node"; then
-        printf '%s\n' sh -c 'set -a; . "$0"; set +a; exec "$@"' "$f" "$@"
+        local assigns=()
+        while IFS= read -r line || [ -n "$line" ]; do
+            case "$line" in '' | '#'*) continue ;; esac
+            if ! [[ "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*=[^\'\"\$\`\\]*$ ]]; then
+                echo "demo-cluster: $f: a line env(1) cannot take literally: $line" >&2
+                return 1
+            fi
+            assigns+=("$line")
+        done <"$f"
+        printf '%s\n' env "${assigns[@]}" "$@"
     else
         printf '%s\n' "$@"
     fi
@@ -381,6 +393,7 @@ RPC_LIST=""
 for i in 0 1 2; do
     n=$((i + 1))
     mapfile -t cmd < <(with_env "${LABEL[$i]}" "$RPC_BIN" -H "${ADDR[$i]}" -p "$RPC_PORT" -t 1)
+    [ ${#cmd[@]} -gt 0 ] || die "node ${LABEL[$i]}: its plan env cannot be applied"
     BENCH_ARGS+=(--launch-node "rpc$n@${ADDR[$i]}:$RPC_PORT" -- nsenter --uts="$UTS/${LABEL[$i]}"
         ip netns exec "${NODES[$i]}" "${cmd[@]}" :)
     RPC_LIST="$RPC_LIST${RPC_LIST:+,}${ADDR[$i]}:$RPC_PORT"
@@ -390,6 +403,7 @@ done
 # split evenly; -lv 5 (debug) prints llama.cpp's per-layer device assignment.
 mapfile -t front < <(with_env n4 "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$SERVER_PORT" \
     --rpc "$RPC_LIST" -ngl 99 --tensor-split 1,1,1 -c 2048 -np 2 -t 1 -lv 5 --no-webui)
+[ ${#front[@]} -gt 0 ] || die "node n4: its plan env cannot be applied"
 BENCH_ARGS+=(--launch-name head --launch -- "${front[@]}")
 
 if [ "$FAULT" = rpc-node-killed ]; then
@@ -431,6 +445,16 @@ ok = True
 want_procs = {"rpc1", "rpc2", "rpc3"} | (set() if fault == "rpc-port-blocked" else {"head"})
 ok &= verdict(set(procs) == want_procs, "the record names every process of the launch: %s" %
               ", ".join("%s pid %s" % (n, p.get("pid")) for n, p in sorted(procs.items())))
+plan = os.path.join(out, "plan")
+if os.path.isdir(plan):
+    label = {"rpc1": "n1", "rpc2": "n2", "rpc3": "n3", "head": "n4"}
+    missing = []
+    for n, p in sorted(procs.items()):
+        f = os.path.join(plan, label[n] + ".env")
+        want = [l.strip() for l in open(f) if l.strip() and not l.startswith("#")] if os.path.exists(f) else []
+        missing += ["%s: %s" % (n, w) for w in want if w not in p["command"]]
+    ok &= verdict(not missing, "every server started with its node's plan env (as env(1) words, never sourced)%s" %
+                  (": missing " + "; ".join(missing) if missing else ""))
 if fault == "rpc-port-blocked":
     ok &= verdict(rc != 0, "bench exit %d (the launch could not start)" % rc)
     w = ln.get("wait", "")
