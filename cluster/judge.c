@@ -695,7 +695,17 @@ static void who_reached(const json_t *probes, const char *peer, const char *addr
     }
 }
 
-static void judge_reach(pf_run *run, pf_node *n, pf_node *peer, const json_t *p, const json_t *probes)
+/* The peer's interface name for one of its listener addresses, or NULL. */
+static const char *peer_ifname(const json_t *listen, const char *addr)
+{
+    size_t i;
+    json_t *ep;
+    json_array_foreach(json_object_get(listen, "endpoints"), i, ep) if (sget(ep, "addr") && !strcmp(sget(ep, "addr"), addr)) return sget(ep, "ifname");
+    return NULL;
+}
+
+static void judge_reach(pf_run *run, pf_node *n, pf_node *peer, const json_t *p, const json_t *probes,
+                        const json_t *listen)
 {
     pf_check *c = pf_check_add(run, n, "cluster.reach");
     pf_check_set_peer(c, peer);
@@ -720,7 +730,11 @@ static void judge_reach(pf_run *run, pf_node *n, pf_node *peer, const json_t *p,
         }
         bool used = peer_uses(peer, addr);
         st = pf_status_worst(st, used ? PF_FAIL : PF_WARN);
-        sb_add(&bad, "%s%s %s (%s)%s", bad.len ? "; " : "", addr, res, sget(r, "error") ? sget(r, "error") : "",
+        const char *pif = peer_ifname(listen, addr);
+        sb_add(&bad, "%s%s", bad.len ? "; " : "", addr);
+        if (pif)
+            sb_add(&bad, " (%s on %s)", pif, pf_node_name(peer));
+        sb_add(&bad, " %s (%s)%s", res, sget(r, "error") ? sget(r, "error") : "",
                used ? ", an address NCCL/Gloo will use" : "");
         sbuf ok = {0};
         who_reached(probes, pf_node_name(peer), addr, &ok);
@@ -783,7 +797,16 @@ static void judge_bandwidth(pf_run *run, pf_node *n, pf_node *peer, const json_t
     pf_check_measure(c, g, frac * link, "Gbit/s");
 }
 
-static void judge_mtu(pf_run *run, pf_node *n, pf_node *peer, const json_t *arr)
+/* Did the reach test of probe p get through to addr? (true when not tested) */
+static bool reached(const json_t *p, const char *addr)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(p, "reach"), i, r) if (addr && sget(r, "addr") && !strcmp(sget(r, "addr"), addr)) return sget(r, "result") && !strcmp(sget(r, "result"), "ok");
+    return true;
+}
+
+static void judge_mtu(pf_run *run, pf_node *n, pf_node *peer, const json_t *arr, const json_t *probe)
 {
     pf_check *c = pf_check_add(run, n, "cluster.mtu");
     pf_check_set_peer(c, peer);
@@ -799,6 +822,11 @@ static void judge_mtu(pf_run *run, pf_node *n, pf_node *peer, const json_t *arr)
         int lm = (int)json_integer_value(json_object_get(m, "local_mtu"));
         int rm = (int)json_integer_value(json_object_get(m, "peer_mtu"));
         const char *li = sget(m, "local_ifname"), *ri = sget(m, "peer_ifname");
+        if (!json_is_integer(pm) && !reached(probe, addr)) {
+            /* TCP did not get there either: cluster.reach says why */
+            sb_add(&s, "%s%s: not measured (unreachable, see cluster.reach)", s.len ? "; " : "", addr ? addr : "?");
+            continue;
+        }
         if (!json_is_integer(pm)) {
             st = pf_status_worst(st, PF_FAIL);
             sb_add(&s, "%s%s: %s", s.len ? "; " : "", addr ? addr : "?",
@@ -941,11 +969,11 @@ static void judge_pairs(pf_run *run, const json_t *pairs, double frac)
             continue;
         }
         if (json_object_get(p, "reach"))
-            judge_reach(run, n, peer, p, probes);
+            judge_reach(run, n, peer, p, probes, json_object_get(listen, pf_node_name(peer)));
         if (json_object_get(p, "bandwidth"))
             judge_bandwidth(run, n, peer, json_object_get(p, "bandwidth"), frac);
         if (json_object_get(p, "mtu"))
-            judge_mtu(run, n, peer, json_object_get(p, "mtu"));
+            judge_mtu(run, n, peer, json_object_get(p, "mtu"), p);
         if (json_object_get(p, "ports"))
             judge_ports(run, n, peer, json_object_get(p, "ports"), json_object_get(listen, pf_node_name(peer)));
         if (json_object_get(p, "gloo"))

@@ -577,3 +577,47 @@ json_t *pf_pair_probe(const json_t *req, pf_err *err)
     json_object_set_new(out, "elapsed_s", json_real(pf_now() - t0));
     return out;
 }
+
+/* ---- request builders ------------------------------------------------------ */
+
+json_t *pf_pair_listen_request(const char *node, const json_t *facts, const json_t *ports)
+{
+    json_t *addrs = json_array();
+    size_t i, k;
+    json_t *itf, *a;
+    json_array_foreach(json_object_get(facts, "interfaces"), i, itf) {
+        const char *kind = json_string_value(json_object_get(itf, "kind"));
+        if (!json_is_true(json_object_get(itf, "running")) || (kind && !strcmp(kind, "loopback")))
+            continue;
+        json_array_foreach(json_object_get(itf, "addresses"), k, a) {
+            if (json_is_true(json_object_get(a, "link_local")) || json_is_true(json_object_get(a, "loopback")))
+                continue;
+            const char *ip = json_string_value(json_object_get(a, "address"));
+            if (ip && json_array_size(addrs) < PF_PAIR_MAX_ADDRS)
+                json_array_append_new(addrs, json_string(ip));
+        }
+    }
+    json_t *req = json_pack("{s:s,s:o}", "node", node ? node : "", "addresses", addrs);
+    const json_t *g = json_array_get(json_object_get(json_object_get(facts, "gloo"), "devices"), 0);
+    if (json_is_string(json_object_get(g, "address")))
+        json_object_set(req, "gloo_address", json_object_get(g, "address"));
+    if (json_is_array(ports))
+        json_object_set_new(req, "ports", json_deep_copy(ports));
+    return req;
+}
+
+json_t *pf_pair_probe_request(const char *node, const json_t *self_facts, const char *peer,
+                              const json_t *reply, const json_t *opts)
+{
+    const json_t *eps = json_object_get(reply, "endpoints");
+    json_t *req = json_pack("{s:s,s:s,s:o}", "node", node ? node : "", "peer", peer ? peer : "", "endpoints",
+                            json_is_array(eps) ? json_deep_copy(eps) : json_array());
+    const json_t *g = json_array_get(json_object_get(json_object_get(self_facts, "gloo"), "devices"), 0);
+    const json_t *pg = json_object_get(reply, "gloo");
+    if (json_is_string(json_object_get(g, "address")) && pg)
+        json_object_set_new(req, "gloo", json_pack("{s:O,s:O,s:s}", "self", json_object_get(g, "address"), "peer", pg,
+                                                   "peer_node", peer ? peer : ""));
+    if (json_is_object(opts))
+        json_object_update(req, (json_t *)opts);
+    return req;
+}

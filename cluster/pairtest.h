@@ -41,7 +41,8 @@
  *                 "gbit_s","local_ifname","local_speed_mbps","peer_speed_mbps",
  *                 "per_stream_bytes":[..],"error"?},
  *    "mtu":[{"addr","local_ifname","local_mtu","peer_ifname","peer_mtu",
- *            "probes":[{"size","echoed"}],"path_mtu","error"?}],
+ *            "probes":[{"size","echoed"}],"bisection":[{"size","echoed"}],
+ *            "path_mtu","path_mtu_exact","error"?}],
  *    "ports":[{"port","name","addr","result",...}],
  *    "gloo":{"self","peer","role":"connect"|"accept","result",...,"reached_node"}}
  *   A test that could not run carries "error" (a sentence) instead of numbers;
@@ -92,5 +93,22 @@ void pf_pair_listener_close(pf_pair_listener *l);
 /* Run the requested tests against a peer's listener.  New reference; NULL
  * with err set only when the request is malformed. */
 json_t *pf_pair_probe(const json_t *req, pf_err *err);
+
+/* Request builders, so that every agent asks for the same thing.
+ *
+ * pf_pair_listen_request: from a node's facts (as `preflight check` writes
+ * them) -- "addresses": every IPv4 and global IPv6 address of every running,
+ * non-loopback interface (link-local ones are left out: a peer cannot use
+ * them without this host's scope id), "gloo_address": the address Gloo will
+ * advertise (facts.gloo.devices[0], loopback included: that is the trap the
+ * gloo test exists for), "ports": copied.  New reference. */
+json_t *pf_pair_listen_request(const char *node, const json_t *facts, const json_t *ports);
+
+/* pf_pair_probe_request: node probes peer, whose listen reply is `reply`.
+ * self_facts gives this node's Gloo address.  opts (may be NULL) is merged
+ * in last: {"tests":[...],"deadline_s":..,"bandwidth":{...},"ports":[...]}.
+ * New reference. */
+json_t *pf_pair_probe_request(const char *node, const json_t *self_facts, const char *peer,
+                              const json_t *reply, const json_t *opts);
 
 #endif

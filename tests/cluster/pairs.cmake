@@ -16,3 +16,5 @@ set_tests_properties(cluster_pairs_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 
 pf_add_unit(test_cluster_judge ${CMAKE_CURRENT_LIST_DIR}/test_cluster_judge.c)
 # `preflight plan`: golden files under tests/cluster/data/plan-*/.
 pf_add_unit(test_cluster_plan ${CMAKE_CURRENT_LIST_DIR}/test_cluster_plan.c)
+# Request builders, pure helpers and a loopback round trip (no root).
+pf_add_unit(test_pair_requests ${CMAKE_CURRENT_LIST_DIR}/test_pair_requests.c)

@@ -5,6 +5,7 @@ Two namespaces, "spark" (A) and "thor" (B), wired by two veth links:
 
   A a0 192.168.77.1/24  <->  B b0 192.168.77.2/24   both MTU 1500
   A a1 10.78.0.1/24     <->  B b1 10.78.0.2/24      A side 9000, B side 1500
+  A a2 10.79.0.1/24 -- bridge in R, ports 4000 -- B b2 10.79.0.2/24, both 9000
 
 B's listener holds ports 6390-6392 open and B's nftables input chain says
   tcp dport 6390 reject with tcp reset            -> "refused"
@@ -15,6 +16,9 @@ B advertises 127.0.1.1 as its Gloo address (the Debian hostname trap);
 reaches its own loopback.  A probes 10.99.0.5 too, for which it has no
 route at all.  Over a1/b1 the 9000-byte probe is dropped silently (veth
 drops frames above the receiver's MTU, like a switch port at 1500).
+
+The measured results then go through the deciders and `preflight plan`
+(pair_driver judge/plan), as `preflight cluster` feeds them.
 
 Needs root, iproute2 and nftables; exits 77 (skip) without them.
 usage: pairs_netns.py PATH/TO/pair_driver
@@ -30,6 +34,7 @@ SKIP = 77
 DRIVER = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 A = "pfpa%d" % os.getpid()
 B = "pfpb%d" % os.getpid()
+R = "pfpr%d" % os.getpid()
 failures = []
 
 
@@ -67,6 +72,21 @@ def setup():
     ns(A, "ip", "addr", "add", "10.78.0.1/24", "dev", "a1")
     ns(B, "ip", "addr", "add", "10.78.0.2/24", "dev", "b1")
     ns(A, "ip", "link", "set", "a1", "mtu", "9000")
+    # a switch whose ports are at 4000 between two 9000 hosts
+    run("ip", "netns", "add", R)
+    run("ip", "link", "add", "a2", "netns", A, "type", "veth", "peer", "name", "ra", "netns", R)
+    run("ip", "link", "add", "b2", "netns", B, "type", "veth", "peer", "name", "rb", "netns", R)
+    ns(R, "ip", "link", "add", "br0", "type", "bridge")
+    for l in ("ra", "rb"):
+        ns(R, "ip", "link", "set", l, "mtu", "4000")
+        ns(R, "ip", "link", "set", l, "master", "br0")
+        ns(R, "ip", "link", "set", l, "up")
+    ns(R, "ip", "link", "set", "br0", "up")
+    ns(A, "ip", "addr", "add", "10.79.0.1/24", "dev", "a2")
+    ns(B, "ip", "addr", "add", "10.79.0.2/24", "dev", "b2")
+    for n, l in ((A, "a2"), (B, "b2")):
+        ns(n, "ip", "link", "set", l, "mtu", "9000")
+        ns(n, "ip", "link", "set", l, "up")
     for n, links in ((A, ("lo", "a0", "a1")), (B, ("lo", "b0", "b1"))):
         for l in links:
             ns(n, "ip", "link", "set", l, "up")
@@ -86,7 +106,7 @@ def setup():
 
 
 def teardown():
-    for n in (A, B):
+    for n in (A, B, R):
         subprocess.run(["ip", "netns", "del", n], capture_output=True)
 
 
@@ -114,8 +134,73 @@ def main():
     print("all pair-test checks passed")
 
 
+def judge_and_plan(reply_b, reply_a, a_to_b, b_to_a_reach, b_to_a_gloo):
+    """The measured results through the deciders and the plan, as
+    `preflight cluster` does: node records (this machine's captured one,
+    renamed and given the namespaces' addresses) plus a "pairs" section."""
+    rec = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "vm.json")))
+    base = rec["nodes"][0]
+
+    def node(name, boot_if, boot_addr, gloo_addr):
+        n = json.loads(json.dumps(base))
+        n["name"] = name
+        f = n["facts"]
+        f["fingerprint"]["hostname"] = name
+        f["fingerprint"]["nccl_host_hash_input"] = name + f["fingerprint"]["boot_id"]
+        f["nccl_socket"]["bootstrap"] = {"interface": boot_if, "address": boot_addr, "family": "ipv4",
+                                         "link_local": False}
+        f["nccl_socket"]["socket"] = [f["nccl_socket"]["bootstrap"]]
+        f["gloo"]["devices"] = [{"interface": "lo", "address": gloo_addr}]
+        return n
+
+    rec["nodes"] = [node("spark1", "a1", "10.78.0.1", "192.168.77.1"),
+                    node("thor1", "b0", "192.168.77.2", "127.0.1.1")]
+    rec["checks"] = []
+    b_to_a = dict(b_to_a_reach)
+    b_to_a["gloo"] = b_to_a_gloo["gloo"]
+    rec["pairs"] = {"listen": {"thor1": reply_b, "spark1": reply_a}, "probes": [a_to_b, b_to_a]}
+    path = "/tmp/pfpairs%d.json" % os.getpid()
+    plandir = "/tmp/pfplan%d" % os.getpid()
+    json.dump(rec, open(path, "w"))
+    try:
+        out = run(DRIVER, "judge", path)
+        judged = json.loads(out.stdout)
+        ck = {(c["id"], c["node"], c["peer"]): c for c in judged["checks"]}
+
+        def has(key, status, text):
+            c = ck.get(key)
+            expect(c is not None and c["status"] == status and text in (c["summary"] + " " + (c["remedy"] or "")),
+                   "judge %s %s->%s: %s with '%s'" % (key[0], key[1], key[2], status, text), c)
+        has(("cluster.ports", "spark1", "thor1"), "fail", "6390 (refused) refused although a listener was open")
+        has(("cluster.ports", "spark1", "thor1"), "fail", "6391 (filtered) filtered")
+        has(("cluster.gloo", "spark1", "thor1"), "fail", "thor1 advertises a loopback address to Gloo (127.0.1.1)")
+        has(("cluster.mtu", "spark1", "thor1"), "fail", "10.79.0.2: both ends allow 9000 but only")
+        has(("cluster.mtu", "spark1", "thor1"), "fail", "ip link set a1 mtu 1500 on spark1")
+        has(("cluster.mtu", "spark1", "thor1"), "fail", "10.99.0.5: not measured (unreachable")
+        has(("cluster.reach", "spark1", "thor1"), "warn", "10.99.0.5 unreachable")
+        has(("cluster.reach", "thor1", "spark1"), "pass", "10.78.0.1 ok")
+        # veth reports a nominal 10000 Mb/s; on 2 busy cores the transfer may be
+        # under half of it, so either verdict is right -- the numbers must be there
+        bw = ck.get(("cluster.bandwidth", "spark1", "thor1"))
+        expect(bw is not None and bw["status"] in ("pass", "warn") and "Gbit/s over 2 stream(s)" in bw["summary"]
+               and bw["evidence"]["bytes_received"] == 64 << 20, "judge cluster.bandwidth: receiver-counted Gbit/s", bw)
+        has(("cluster.hosthash", None, None), "pass", "2 distinct")
+        p = run(DRIVER, "plan", path, plandir, check=False)
+        expect(p.returncode == 0, "plan: every node proved", p.stderr)
+        env = {n: open(os.path.join(plandir, n + ".env")).read() for n in ("spark1", "thor1")}
+        expect("NCCL_SOCKET_IFNAME==a1\n" in env["spark1"] and "GLOO_SOCKET_IFNAME=a1\n" in env["spark1"],
+               "plan: spark1 on a1, the interface thor1 reached", env["spark1"])
+        expect("NCCL_SOCKET_IFNAME==b0\n" in env["thor1"] and "GLOO_SOCKET_IFNAME=b0\n" in env["thor1"],
+               "plan: thor1 on b0, its bootstrap interface, proved from spark1", env["thor1"])
+        ray = open(os.path.join(plandir, "thor1.ray-start.sh")).read()
+        expect("--address=10.78.0.1:6379 --node-ip-address=192.168.77.2" in ray, "plan: thor1's ray start line", ray)
+    finally:
+        os.unlink(path)
+        shutil.rmtree(plandir, ignore_errors=True)
+
+
 def test():
-    req = {"node": "thor1", "addresses": ["192.168.77.2", "10.78.0.2", "10.78.0.99"],
+    req = {"node": "thor1", "addresses": ["192.168.77.2", "10.78.0.2", "10.78.0.99", "10.79.0.2"],
            "ports": [6390, 6391, 6392], "gloo_address": "127.0.1.1"}
     lst = subprocess.Popen(["ip", "netns", "exec", B, DRIVER, "listen", json.dumps(req)],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -124,7 +209,7 @@ def test():
         line = lst.stdout.readline()
         reply = json.loads(line)
         eps = reply["endpoints"]
-        expect([e["addr"] for e in eps] == ["192.168.77.2", "10.78.0.2"],
+        expect([e["addr"] for e in eps] == ["192.168.77.2", "10.78.0.2", "10.79.0.2"],
                "listener: the two bound addresses are served", reply)
         expect(len(reply["errors"]) == 1 and reply["errors"][0]["addr"] == "10.78.0.99"
                and "10.78.0.99" in reply["errors"][0]["error"],
@@ -166,6 +251,10 @@ def test():
                "mtu: 9000 on a1 vs 1500 on b1 -> 9000 probe lost silently, path MTU 1500", m)
         expect(mtu["192.168.77.2"]["path_mtu"] == 1500, "mtu: matching 1500 link -> 1500",
                mtu["192.168.77.2"])
+        m4 = mtu["10.79.0.2"]
+        expect(m4["local_mtu"] == 9000 and m4["peer_mtu"] == 9000 and 3992 <= m4["path_mtu"] <= 4000
+               and m4["path_mtu_exact"],
+               "mtu: 9000 ends behind a 4000 switch -> bisected to 4000 within 8 bytes", m4)
         g = res["gloo"]
         expect(g["role"] == "connect" and g["result"] == "refused" and g["peer_loopback"],
                "gloo: 192.168.77.1 > 127.0.1.1 connects, reaches its own loopback: refused", g)
@@ -192,6 +281,10 @@ def test():
             expect(rb["gloo"]["role"] == "accept" and rb["gloo"]["self_loopback"],
                    "gloo (reverse): the 127.0.1.1 side only accepts, as Gloo's order says", rb["gloo"])
             expect("reach" not in rb and "bandwidth" not in rb, "probe runs only the tests asked for", rb)
+            rb2 = json.loads(ns(B, DRIVER, "probe", json.dumps(
+                {"node": "thor1", "peer": "spark1", "endpoints": ra["endpoints"], "tests": ["reach"],
+                 "deadline_s": 4})).stdout)
+            judge_and_plan(reply, ra, res, rb2, rb)
         finally:
             la.stdin.close()
             la.wait(timeout=10)

@@ -70,7 +70,7 @@ static const row_t rows[] = {
      "{\"expected\":[\"spark1\",\"spark2\",\"thor1\",\"thor2\",\"thor3\"],"
      "\"join_errors\":{\"thor3\":\"did not join within 20 s: ssh: connect to host thor3 port 22: Connection timed out\"}}",
      {{"cluster.nodes", NULL, NULL, PF_FAIL, "thor3 did not join within 20 s: ssh: connect to host thor3"},
-      {"cluster.reach", "spark1", "thor2", PF_FAIL, "192.168.100.4 filtered"},
+      {"cluster.reach", "spark1", "thor2", PF_FAIL, "192.168.100.4 (mgbe0_0 on thor2) filtered"},
       {"cluster.reach", "spark1", "thor2", PF_FAIL, "reached from spark2, thor1"},
       {"cluster.reach", "spark2", "thor2", PF_PASS, "ok"},
       {"cluster.ports", "spark2", "thor2", PF_FAIL, "6379 (ray-gcs) refused although a listener was open"},
