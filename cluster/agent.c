@@ -32,12 +32,7 @@
 #include "probes/context.h"
 #include "probes/registry.h"
 
-#if defined(__has_include)
-#if __has_include("cluster/pairtest.h")
 #include "cluster/pairtest.h"
-#define PF_HAVE_PAIRTEST 1
-#endif
-#endif
 
 typedef struct agent {
     const char *join;
@@ -48,9 +43,7 @@ typedef struct agent {
     unsigned char key[PF_AUTH_KEY_LEN];
     int fd;
     double keepalive_s;
-#ifdef PF_HAVE_PAIRTEST
     pf_pair_listener *listener;
-#endif
 } agent;
 
 static void usage(FILE *f)
@@ -344,7 +337,6 @@ static json_t *fail_reply(const char *fmt, ...)
 
 static json_t *op_listen(agent *a, const json_t *msg)
 {
-#ifdef PF_HAVE_PAIRTEST
     pf_pair_listener_close(a->listener);
     a->listener = NULL;
     json_t *reply = NULL;
@@ -353,35 +345,22 @@ static json_t *op_listen(agent *a, const json_t *msg)
     if (!a->listener)
         return fail_reply("%s", e.msg);
     return json_pack("{s:b,s:o}", "ok", 1, "result", reply ? reply : json_object());
-#else
-    (void)a, (void)msg;
-    return fail_reply("pair tests are not built into this preflight");
-#endif
 }
 
 static json_t *op_probe(agent *a, const json_t *msg)
 {
-#ifdef PF_HAVE_PAIRTEST
     (void)a;
     pf_err e;
     json_t *res = pf_pair_probe(json_object_get(msg, "req"), &e);
     if (!res)
         return fail_reply("%s", e.msg);
     return json_pack("{s:b,s:o}", "ok", 1, "result", res);
-#else
-    (void)a, (void)msg;
-    return fail_reply("pair tests are not built into this preflight");
-#endif
 }
 
 static void close_listener(agent *a)
 {
-#ifdef PF_HAVE_PAIRTEST
     pf_pair_listener_close(a->listener);
     a->listener = NULL;
-#else
-    (void)a;
-#endif
 }
 
 static int handshake(agent *a, pf_err *err)

@@ -15,14 +15,10 @@
 #include "cluster/nodelist.h"
 #include "core/proc.h"
 #include "probes/probe_flags.h"
+#include "reports/cluster_table.h"
 #include "reports/output.h"
 
-#if defined(__has_include)
-#if __has_include("cluster/plan.h")
 #include "cluster/plan.h"
-#define PF_HAVE_PLAN 1
-#endif
-#endif
 
 static void usage(FILE *f)
 {
@@ -48,6 +44,8 @@ static void usage(FILE *f)
             "  --listen ADDR[:PORT]  where agents connect back (default: the address routed to the first node, any port)\n"
             "  --secret-file FILE    manual: where the run's secret is written (default ./preflight-cluster.secret)\n"
             "  --env MODE            environment judged on the nodes: login (default) or inherit\n"
+            "  --python PY           the python that has Ray, for --ray / --launcher ray (default python3,\n"
+            "                        or $PF_RAY_PYTHON)\n"
             "Deadlines and tests:\n"
             "  --join-timeout S      every agent joined (default 20)\n"
             "  --checks-timeout S    node checks on every node (default 120)\n"
@@ -56,7 +54,7 @@ static void usage(FILE *f)
             "  --auth-timeout S      a new connection authenticates (default 3; then it is dropped)\n"
             "  --no-pairs            skip the pair tests\n"
             "  --all-pairs-bandwidth bandwidth on every pair, not only stage i -> i+1\n"
-            "  --bw-seconds S        per bandwidth probe (default 1)   --bw-streams N (default 1)\n"
+            "  --bw-seconds S        per bandwidth probe (default 0.5; at most 512 MiB)   --bw-streams N (default 1)\n"
             "  --ports P,P,...       ports the launch needs, held open on every node and probed from\n"
             "                        every peer (e.g. 6379,8265 for Ray, the server's port)\n"
             "  --plan DIR            write the per-node env files and launch lines (preflight plan)\n"
@@ -119,12 +117,13 @@ static char *find_ray_helper(void)
 }
 
 /* Ask the helper for the alive Ray nodes: one "name ip" line each. */
-static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helper, const char *address, pf_err *err)
+static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helper, const char *address,
+                          json_t **raynodes, pf_err *err)
 {
     if (!helper)
         return pf_err_set(err, "--ray: the helper preflight-ray-agents.py was not found (set PF_RAY_HELPER)");
     char *argv[] = {(char *)python, (char *)helper, "--address", (char *)(address ? address : "auto"), "--list", NULL};
-    pf_proc_opts po = {.timeout_s = 60, .max_out = 1 << 20};
+    pf_proc_opts po = {.timeout_s = 30, .max_out = 1 << 20};
     pf_proc_result r;
     pf_err e;
     if (pf_proc_run(argv, &po, &r, &e) < 0)
@@ -135,11 +134,18 @@ static int nodes_from_ray(pf_nodelist *nl, const char *python, const char *helpe
         pf_proc_describe(&r, d, sizeof d);
         const char *last = r.out ? r.out : "";
         size_t L = strlen(last);
-        rc = pf_err_set(err, "--ray %s: no Ray cluster there (%s): %.300s", address ? address : "auto", d,
+        rc = pf_err_set(err, "--ray %s: %s (helper %s): %.300s", address ? address : "auto",
+                        r.exited && r.exit_code == 3 ? "Ray is not installed for that python (--python PY)"
+                                                     : "no Ray cluster there", d,
                         L > 300 ? last + L - 300 : last);
     } else {
         char *save = NULL;
         for (char *line = strtok_r(r.out, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
+            if (pf_str_startswith(line, "RAYNODES ")) {
+                json_decref(*raynodes);
+                *raynodes = json_loads(line + 9, 0, NULL);
+                continue;
+            }
             if (!pf_str_startswith(line, "NODE "))
                 continue;
             char name[128], ip[128];
@@ -178,6 +184,8 @@ int pf_cluster_main(int argc, char **argv)
     const char *agent_path = NULL, *only = NULL, *secret_file = NULL, *ray_address = NULL;
     bool use_ray = false;
     char *bind = NULL, *helper = NULL;
+    const char *python = getenv("PF_RAY_PYTHON") ? getenv("PF_RAY_PYTHON") : "python3";
+    json_t *raynodes = NULL;
     int rc = PF_EXIT_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -210,7 +218,7 @@ int pf_cluster_main(int argc, char **argv)
         static const char *const valued[] = {"--hosts", "--hostfile", "--launcher", "--exec-template", "-o",
                                              "--agent-path", "--listen", "--join-timeout", "--checks-timeout",
                                              "--pairs-timeout", "--keepalive", "--bw-seconds", "--bw-streams",
-                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", NULL};
+                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", "--python", NULL};
         bool known = false;
         for (const char *const *k = valued; *k; k++)
             known |= strcmp(a, *k) == 0;
@@ -239,6 +247,8 @@ int pf_cluster_main(int argc, char **argv)
             pf_strv_push(&ssh_opts, v);
         } else if (strcmp(a, "--agent-path") == 0)
             agent_path = v;
+        else if (strcmp(a, "--python") == 0)
+            python = v;
         else if (strcmp(a, "--listen") == 0)
             listen = v;
         else if (strcmp(a, "--plan") == 0)
@@ -326,7 +336,7 @@ int pf_cluster_main(int argc, char **argv)
             goto out;
         }
     } else if (use_ray || strcmp(launcher, "ray") == 0) {
-        if (nodes_from_ray(&nl, "python3", helper, ray_address, &e) < 0) {
+        if (nodes_from_ray(&nl, python, helper, ray_address, &raynodes, &e) < 0) {
             rc = bad("%s", e.msg);
             goto out;
         }
@@ -381,13 +391,18 @@ int pf_cluster_main(int argc, char **argv)
         .connect_timeout_s = 5,
         .ray_address = ray_address,
         .ray_helper = helper,
-        .python = "python3",
+        .python = python,
         .agent_args = &agent_args,
     };
     /* A child that exits at once (no such host) closes its stdin before the
      * secret is written: that must be an error to read, not a SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     pf_run *run = pf_run_new(argc, argv);
+    if (raynodes) {
+        /* What Ray sees, for cluster.ray (cluster/judge.h). */
+        pf_run_set_section(run, "ray", raynodes);
+        raynodes = NULL;
+    }
     if (pf_coord_run(run, &nl, vt, &lc, &co, &e) < 0) {
         fprintf(stderr, "preflight cluster: %s\n", e.msg);
         rc = PF_EXIT_USAGE;
@@ -396,18 +411,22 @@ int pf_cluster_main(int argc, char **argv)
         goto out;
     }
     json_decref(flags);
-#ifdef PF_HAVE_PLAN
     if (co.plan_dir && pf_plan_write(run, co.plan_dir, &e) < 0) {
         fprintf(stderr, "preflight cluster: --plan %s: %s\n", co.plan_dir, e.msg);
         pf_run_set_incomplete(run, "the plan could not be written: %s", e.msg);
     }
-#else
-    if (co.plan_dir)
-        pf_run_set_incomplete(run, "--plan: this build has no planner (cluster/plan.c)");
-#endif
+    /* The node x check table first; then the shared output path lists the
+     * problems with their fix: lines (every check with -v) and the total. */
+    if (oo.verbosity >= 0) {
+        FILE *tf = oo.json_path && strcmp(oo.json_path, "-") == 0 ? stderr : stdout;
+        pf_cluster_table_render(tf, run, oo.color);
+        if (oo.verbosity == 0)
+            oo.verbosity = -1;
+    }
     rc = pf_output_finish(run, &oo);
     pf_run_free(run);
 out:
+    json_decref(raynodes);
     free(bind);
     free(helper);
     pf_strv_free(&ssh_opts);

@@ -33,14 +33,14 @@
 #include "cluster/auth.h"
 #include "cluster/proto.h"
 
-#if defined(__has_include)
-#if __has_include("cluster/judge.h")
 #include "cluster/judge.h"
-#define PF_HAVE_JUDGE 1
-#endif
-#endif
 
 enum nstate { N_WAITING, N_JOINED, N_FAILED, N_DONE };
+
+/* Connections that have not authenticated yet, at most: more are closed at
+ * once (a flood cannot exhaust descriptors or the poll set). */
+#define PF_COORD_MAX_PREAUTH 64
+#define PF_COORD_MAX_REFUSED_LISTED 100
 
 typedef struct cnode {
     const pf_nodespec *spec;
@@ -53,6 +53,7 @@ typedef struct cnode {
     json_t *reply;      /* last reply (owned) */
     json_t *listen;     /* listen reply result (owned) */
     double joined_at;
+    bool checks_sent;   /* run_checks went out (at join, or at the phase) */
     char peer_ip[64], hostname[128], machine[32], version[32];
 } cnode;
 
@@ -81,11 +82,13 @@ typedef struct coord {
     const char *phase;
     double phase_deadline;
     double next_ping;
-    json_t *refused;    /* [{peer, reason}] */
+    json_t *refused;    /* [{peer, reason}], the first PF_COORD_MAX_REFUSED_LISTED */
+    size_t nrefused;    /* all of them */
     json_t *phases;     /* [{name, seconds}] */
     double t0, phase_start;
     const char *join;   /* HOST:PORT the agents dial */
     int *running;       /* run_jobs: job index + 1 per source node */
+    bool eager_checks;  /* during join: a node gets run_checks as it joins */
 } coord;
 
 void pf_coord_opts_init(pf_coord_opts *o)
@@ -97,8 +100,8 @@ void pf_coord_opts_init(pf_coord_opts *o)
     o->pairs_s = 30;
     o->keepalive_s = 5;
     o->pairs = true;
-    o->bw_seconds = 1;
-    o->bw_bytes = 256.0 * 1024 * 1024;
+    o->bw_seconds = 0.5;
+    o->bw_bytes = 512.0 * 1024 * 1024;
     o->bw_streams = 1;
 }
 
@@ -196,9 +199,13 @@ static void refuse(coord *c, size_t i, const char *fmt, ...)
     va_start(ap, fmt);
     char *m = pf_xvasprintf(fmt, ap);
     va_end(ap);
-    logf_(c, "refused a connection from %s: %s", c->conns[i].peer, m);
-    json_array_append_new(c->refused, json_pack("{s:s,s:s,s:s,s:f}", "peer", c->conns[i].peer, "reason", m,
-                                                "phase", c->phase, "at_s", pf_now() - c->t0));
+    /* A flood must not grow the record or the log without bound. */
+    c->nrefused++;
+    if (c->nrefused <= PF_COORD_MAX_REFUSED_LISTED) {
+        logf_(c, "refused a connection from %s: %s", c->conns[i].peer, m);
+        json_array_append_new(c->refused, json_pack("{s:s,s:s,s:s,s:f}", "peer", c->conns[i].peer, "reason", m,
+                                                    "phase", c->phase, "at_s", pf_now() - c->t0));
+    }
     free(m);
     conn_close(c, i);
 }
@@ -257,6 +264,9 @@ static void on_accept(coord *c)
         int fd = accept4(c->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
+        size_t preauth = 0;
+        for (size_t i = 0; i < c->nconns; i++)
+            preauth += c->conns[i].fd >= 0 && !c->conns[i].authed;
         c->conns = pf_xrealloc(c->conns, (c->nconns + 1) * sizeof *c->conns);
         conn *k = &c->conns[c->nconns++];
         memset(k, 0, sizeof *k);
@@ -276,6 +286,10 @@ static void on_accept(coord *c)
             port = ntohs(a->sin6_port);
         }
         snprintf(k->peer, sizeof k->peer, "%s:%d", host, port);
+        if (preauth >= PF_COORD_MAX_PREAUTH) {
+            refuse(c, c->nconns - 1, "%d connections are already authenticating", PF_COORD_MAX_PREAUTH);
+            continue;
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         pf_auth_random(k->nc, sizeof k->nc, NULL);
@@ -289,6 +303,8 @@ static void on_accept(coord *c)
         json_decref(hello);
     }
 }
+
+static void send_checks(coord *c, int i);
 
 static void on_auth(coord *c, size_t ki, json_t *m)
 {
@@ -350,6 +366,8 @@ static void on_auth(coord *c, size_t ki, json_t *m)
     if ((s = json_string_value(json_object_get(m, "version"))))
         pf_strlcpy(n->version, s, sizeof n->version);
     logf_(c, "%s joined from %s (%s, %s)", name, k->peer, n->machine, n->hostname);
+    if (c->eager_checks)
+        send_checks(c, i);
 }
 
 static void on_frame(coord *c, size_t ki, json_t *m)
@@ -569,26 +587,34 @@ static void phase_join(coord *c)
     phase_end(c, t);
 }
 
+/* run_checks to node i: the common flags, the hostfile's per-node keys,
+ * the environment to judge there. */
+static void send_checks(coord *c, int i)
+{
+    cnode *n = &c->n[i];
+    json_t *flags = c->o->flags ? json_deep_copy(c->o->flags) : json_object();
+    if (n->spec->venv)
+        json_object_set_new(flags, "venv", json_string(n->spec->venv));
+    if (n->spec->arch)
+        json_object_set_new(flags, "arch", json_string(n->spec->arch));
+    if (n->spec->model)
+        json_object_set_new(flags, "model", json_string(n->spec->model));
+    char *env = n->spec->env_file ? pf_xasprintf("file:%s", n->spec->env_file)
+                                  : pf_xstrdup(c->o->env_mode ? c->o->env_mode : "login");
+    n->checks_sent = true;
+    request(c, i, json_pack("{s:s,s:o,s:s}", "type", "run_checks", "flags", flags, "env", env));
+    free(env);
+}
+
 static void phase_checks(coord *c)
 {
     double t = pf_now();
     phase_begin(c, "run_checks", c->o->checks_s);
-    for (size_t i = 0; i < c->nn; i++) {
-        cnode *n = &c->n[i];
-        if (n->st != N_JOINED)
-            continue;
-        json_t *flags = c->o->flags ? json_deep_copy(c->o->flags) : json_object();
-        if (n->spec->venv)
-            json_object_set_new(flags, "venv", json_string(n->spec->venv));
-        if (n->spec->arch)
-            json_object_set_new(flags, "arch", json_string(n->spec->arch));
-        if (n->spec->model)
-            json_object_set_new(flags, "model", json_string(n->spec->model));
-        char *env = n->spec->env_file ? pf_xasprintf("file:%s", n->spec->env_file)
-                                      : pf_xstrdup(c->o->env_mode ? c->o->env_mode : "login");
-        request(c, (int)i, json_pack("{s:s,s:o,s:s}", "type", "run_checks", "flags", flags, "env", env));
-        free(env);
-    }
+    /* Nodes that joined early got run_checks when they joined (on_auth):
+     * their checks overlap the others' launch. */
+    for (size_t i = 0; i < c->nn; i++)
+        if (c->n[i].st == N_JOINED && !c->n[i].checks_sent)
+            send_checks(c, (int)i);
     pump(c, c->phase_deadline, none_in_flight);
     fail_in_flight(c, c->o->checks_s);
     for (size_t i = 0; i < c->nn; i++) {
@@ -734,8 +760,12 @@ static bool job_answered(coord *c)
 }
 
 /* Run jobs with at most `par` in flight and one per source node (an agent
- * serves one request at a time). */
-static void run_jobs(coord *c, probe_job *jobs, size_t nj, size_t par, double deadline, json_t *results)
+ * serves one request at a time).  With `disjoint`, no node takes part in two
+ * jobs at once, as sender or receiver: bandwidth transfers between disjoint
+ * pairs run together (on a real cluster they share no NIC), a node's own
+ * transfers never overlap. */
+static void run_jobs(coord *c, probe_job *jobs, size_t nj, size_t par, bool disjoint, double deadline,
+                     json_t *results)
 {
     c->running = pf_xcalloc(c->nn, sizeof *c->running); /* job index + 1 per source */
     size_t inflight = 0, left = nj;
@@ -764,6 +794,14 @@ static void run_jobs(coord *c, probe_job *jobs, size_t nj, size_t par, double de
             probe_job *j = &jobs[k];
             if (j->started || c->running[j->from])
                 continue;
+            if (disjoint) {
+                bool clash = c->running[j->to] != 0;
+                for (size_t r = 0; r < c->nn && !clash; r++)
+                    if (c->running[r] && jobs[c->running[r] - 1].to == j->to)
+                        clash = true;
+                if (clash)
+                    continue;
+            }
             cnode *a = &c->n[j->from], *b = &c->n[j->to];
             if (a->st != N_JOINED || b->st != N_JOINED || !b->listen || !json_object_get(b->listen, "endpoints")) {
                 const char *why = a->st != N_JOINED ? a->why : b->st != N_JOINED ? b->why : "the peer has no listeners";
@@ -815,19 +853,19 @@ static void phase_pairs(coord *c, json_t *results)
         for (size_t j = 0; j < c->nn; j++)
             if (i != j)
                 jobs[nj++] = (probe_job){.from = (int)i, .to = (int)j};
-    run_jobs(c, jobs, nj, c->nn, c->phase_deadline, results);
+    run_jobs(c, jobs, nj, c->nn, false, c->phase_deadline, results);
     phase_end(c, t);
 
-    /* Bandwidth one pair at a time: concurrent transfers would share the
-     * CPUs and links and each would read low. */
+    /* Bandwidth on disjoint pairs at once (i->i+1 for even i, then odd):
+     * a node is never in two transfers, so each reads its own link. */
     t = pf_now();
-    phase_begin(c, "bandwidth", (c->o->bw_seconds + 6) * (double)(c->nn ? c->nn : 1) * (c->o->all_pairs_bandwidth ? c->nn : 1));
+    phase_begin(c, "bandwidth", (c->o->bw_seconds + 6) * (c->o->all_pairs_bandwidth ? (double)c->nn * 2 : 2));
     nj = 0;
     for (size_t i = 0; i < c->nn; i++)
         for (size_t j = 0; j < c->nn; j++)
             if (i != j && (c->o->all_pairs_bandwidth || j == i + 1))
                 jobs[nj++] = (probe_job){.from = (int)i, .to = (int)j, .bandwidth = true};
-    run_jobs(c, jobs, nj, 1, c->phase_deadline, results);
+    run_jobs(c, jobs, nj, c->nn, true, c->phase_deadline, results);
     free(jobs);
     phase_end(c, t);
 
@@ -993,9 +1031,10 @@ static json_t *cluster_section(coord *c, const char *advertise, int port, const 
             json_object_set_new(o, "agent_version", json_string(n->version));
         json_array_append_new(nodes, o);
     }
-    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:O,s:O}", "launcher", launcher, "coordinator", advertise,
+    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:O,s:O,s:I}", "launcher", launcher, "coordinator", advertise,
                      "port", port, "node_source", c->nl->source ? c->nl->source : "", "expected", expected,
-                     "join_errors", join_errors, "nodes", nodes, "phases", c->phases, "refused", c->refused);
+                     "join_errors", join_errors, "nodes", nodes, "phases", c->phases, "refused", c->refused,
+                     "refused_total", (json_int_t)c->nrefused);
 }
 
 /* The pair-test results as the judge reads them (cluster/judge.h). */
@@ -1061,7 +1100,9 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         rc = -1;
     } else {
         json_t *probes = json_array();
+        c.eager_checks = true;
         phase_join(&c);
+        c.eager_checks = false;
         phase_checks(&c);
         if (o->pairs) {
             phase_listen(&c);
@@ -1075,11 +1116,9 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         json_decref(probes);
         double t = pf_now();
         c.phase = "judge";
-#ifdef PF_HAVE_JUDGE
         pf_cluster_judge_opts jo;
         memset(&jo, 0, sizeof jo);
         pf_cluster_judge(run, &jo);
-#endif
         judge_join(&c);
         phase_end(&c, t);
         /* Give the agents a moment to read bye and exit by themselves

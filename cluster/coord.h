@@ -42,8 +42,8 @@ typedef struct pf_coord_opts {
     const char *env_mode;      /* "login" (default) or "inherit" */
     bool pairs;                /* run the pair phase */
     bool all_pairs_bandwidth;  /* bandwidth on every ordered pair, not only neighbours */
-    double bw_seconds;         /* per bandwidth probe (default 1) */
-    double bw_bytes;           /* cap per bandwidth probe (default 256 MiB) */
+    double bw_seconds;         /* per bandwidth probe (default 0.5) */
+    double bw_bytes;           /* cap per bandwidth probe (default 512 MiB) */
     int bw_streams;            /* default 1 */
     int ports[16];             /* --ports: fixed ports the launch needs (Ray 6379, 8265, the server's) */
     size_t nports;

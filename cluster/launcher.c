@@ -313,6 +313,15 @@ bool pf_launcher_node_ended(pf_launcher *l, int node, char *why, size_t len)
                            ? l->cfg->nodes->v[node].name : "";
     if (l->vt->explain) {
         l->vt->explain(name, status, lines, why, len);
+    } else if ((WIFEXITED(c->status) && (WEXITSTATUS(c->status) == 127 || WEXITSTATUS(c->status) == 126)) ||
+               (strstr(lines, "execve()") && strstr(lines, "No such file"))) {
+        /* 127/126: the shell or exec-style tool did not find (or could
+         * not run) the agent binary; slurmstepd says "execve(): ...". */
+        snprintf(why, len,
+                 "%s %s: %s -- preflight is missing or not executable on %s: build it there "
+                 "(scripts/setup.sh) or give its path (--agent-path, bin= in the hostfile); never copy a "
+                 "binary built for another CPU architecture (check `uname -m` there)",
+                 c->tool, status, lines, *name ? name : "the node");
     } else {
         snprintf(why, len, "%s %s: %s", c->tool, status, lines);
     }

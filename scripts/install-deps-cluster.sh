@@ -3,7 +3,8 @@
 # 12, as root or with sudo.  Idempotent.  The simulated cluster wires network
 # namespaces (`ip`), injects faults with nftables, runs a real OpenSSH sshd in
 # the namespaces for --launcher ssh and Open MPI's mpirun for --launcher
-# mpirun; libssl-dev gives libcrypto (HMAC) to the build.  Without root the
+# mpirun, Slurm (slurmctld, slurmd, munge on this host) for --launcher srun;
+# libssl-dev gives libcrypto (HMAC) to the build.  Without root the
 # namespace tests report SKIPPED (exit 77).
 #   PF_WITH_RAY=1 scripts/install-deps-cluster.sh   also PyPI `ray` for the
 #   --launcher ray test (large; without it that test is skipped).
@@ -12,7 +13,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs=(iproute2 nftables openssh-server openssh-client openmpi-bin libssl-dev python3 bash procps)
+pkgs=(iproute2 nftables openssh-server openssh-client openmpi-bin slurm-wlm munge libssl-dev python3 bash procps)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,12 +25,18 @@ Fourth run: --launcher ssh through a real OpenSSH sshd in every namespace
 (keys made here): thor2 does not authorize our key (Permission denied under
 BatchMode), spark2 has no preflight at its bin= path; both named.
 Fifth run: --launcher mpirun (Open MPI, through the same sshd).
+With --ray, instead: a real Ray cluster (head on spark1, worker on thor1; PyPI ray,
+found as PF_TEST_RAY_PYTHON or a python3 that imports ray) and
+`preflight cluster --ray`: the nodes come from ray.nodes(), the agents run
+as Ray tasks pinned to their nodes and judge the workers' environment, and
+cluster.ray compares.  Skipped with the reason when Ray is not installed.
 (ssh/mpirun runs are skipped, with the reason printed, when sshd or mpirun
 is not installed.)
 
 Each fault must come out named, within its deadline, with the other
 results kept.  Needs root, iproute2 and nftables; exits 77 (skip) without.
-usage: cluster_netns.py PATH/TO/preflight
+usage: cluster_netns.py PATH/TO/preflight [--ray]   (--ray: only the Ray run,
+which takes ~30 s because Ray itself starts slowly: a test of its own)
 """
 import json
 import os
@@ -247,6 +253,67 @@ def run_mpirun():
     expect(took < 20, "mpirun: the run took %.1f s" % took)
 
 
+def ray_python():
+    cands = [os.environ.get("PF_TEST_RAY_PYTHON"), "/opt/pf-ray-venv/bin/python", shutil.which("python3")]
+    for py in cands:
+        if py and os.path.exists(py) and run(py, "-c", "import ray", check=False, timeout=60).returncode == 0:
+            return py
+    return None
+
+
+def run_ray():
+    py = ray_python()
+    if not py:
+        print("skip ray run: Ray is not installed (PF_WITH_RAY=1 scripts/install-deps-cluster.sh)")
+        return
+    rayb = os.path.join(os.path.dirname(py), "ray")
+    tmpdir = os.path.join(tmp, "ray")
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", NCCL_SOCKET_IFNAME="=eno1")
+    started = []
+    try:
+        r = ns(NODES["spark1"], rayb, "start", "--head", "--node-ip-address", IP["spark1"], "--port", "6379",
+               "--num-cpus", "1", "--num-gpus", "0", "--include-dashboard=false", "--temp-dir", tmpdir,
+               "--disable-usage-stats", check=False, timeout=90, env=env)
+        started.append("spark1")
+        if r.returncode != 0:
+            expect(False, "ray: head started", r.stderr[-1500:])
+            return
+        r = ns(NODES["thor1"], rayb, "start", "--address", "%s:6379" % IP["spark1"], "--node-ip-address", IP["thor1"],
+               "--num-cpus", "1", "--num-gpus", "0", check=False, timeout=90, env=env)
+        started.append("thor1")
+        if r.returncode != 0:
+            expect(False, "ray: worker started", r.stderr[-1500:])
+            return
+        out = os.path.join(tmp, "ray.json")
+        cmd = ["ip", "netns", "exec", NODES["spark1"], PF, "cluster", "--ray", "%s:6379" % IP["spark1"],
+               "--python", py, "--agent-path", PF, "--only", "net.", "--no-pairs", "--join-timeout", "30",
+               "--json", out]
+        t0 = time.monotonic()
+        r = run(*cmd, check=False, timeout=120,
+                env=dict(os.environ, PF_RAY_HELPER=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                                 "scripts", "preflight-ray-agents.py")
+                         if not os.environ.get("PF_RAY_HELPER") else os.environ["PF_RAY_HELPER"]))
+        took = time.monotonic() - t0
+        print(r.stderr[-3000:])
+        rec = json.load(open(out))
+        names = [n["name"] for n in rec["nodes"]]
+        expect(names == [IP["spark1"], IP["thor1"]], "ray: the nodes come from Ray, head first", names)
+        expect(rec["cluster"]["launcher"] == "ray" and rec["cluster"]["node_source"] == "ray",
+               "ray: launcher and node source are ray", rec["cluster"])
+        addrs = [n.get("control_address") for n in rec["cluster"]["nodes"]]
+        expect(addrs == [IP["spark1"], IP["thor1"]], "ray: each agent ran on its own Ray node", addrs)
+        envs = [n["facts"].get("env_source") for n in rec["nodes"]]
+        expect(envs == ["launcher", "launcher"], "ray: the workers' environment is judged", envs)
+        ray_sec = rec.get("ray", {}).get("nodes", [])
+        expect(len([n for n in ray_sec if n.get("Alive")]) == 2, "ray: ray.nodes() is in the record", ray_sec)
+        cr = one(rec, "cluster.ray")
+        expect(cr and cr["status"] != "skip", "ray: cluster.ray judged", cr)
+        print("ray run took %.1f s" % took)
+    finally:
+        for n in reversed(started):
+            ns(NODES[n], rayb, "stop", "--force", check=False, timeout=60)
+
+
 def teardown():
     for p in SSHD:
         p.terminate()
@@ -359,7 +426,7 @@ def run_faults():
     ok = one(rec, "cluster.mtu", "spark1", "thor2")
     expect(ok and ok["status"] == "pass", "faults: cluster.mtu spark1->thor2 passes", ok)
     bw = checks(rec, "cluster.bandwidth")
-    expect(len(bw) == 3 and [(c["node"], c["peer"]) for c in bw] == [("spark1", "spark2"), ("spark2", "thor1"), ("thor1", "thor2")],
+    expect(len(bw) == 3 and sorted((c["node"], c["peer"]) for c in bw) == [("spark1", "spark2"), ("spark2", "thor1"), ("thor1", "thor2")],
            "faults: bandwidth between pipeline neighbours only", [(c["node"], c["peer"], c["status"]) for c in bw])
     cl = rec.get("cluster", {})
     expect(cl.get("join_errors", {}).get("ghost"), "faults: the cluster section names ghost's join error", cl.get("join_errors"))
@@ -367,10 +434,30 @@ def run_faults():
     return rec, took
 
 
+def run_unreachable_coordinator():
+    """--listen on an address thor1 has no route to: thor1's agent says so,
+    naming --listen, and the coordinator reports it at once."""
+    out = os.path.join(tmp, "unreach.json")
+    hf = hostfile(["spark1", "thor1"])
+    cmd = coordinator(hf, out, "--no-pairs")
+    cmd[cmd.index("--listen") + 1] = "172.17.0.1"  # spark1's docker0
+    t0 = time.monotonic()
+    r = run(*cmd, check=False, timeout=60)
+    took = time.monotonic() - t0
+    rec = json.load(open(out))
+    why = rec["cluster"]["join_errors"].get("thor1", "")
+    expect(r.returncode == 1 and "cannot connect to the coordinator at 172.17.0.1" in why and "--listen" in why,
+           "unreachable coordinator: thor1's own words name the address and --listen", why)
+    expect([n["name"] for n in rec["nodes"]] == ["spark1"] and took < 10,
+           "unreachable coordinator: spark1 kept, the run ended in %.1f s" % took)
+
+
 def run_killed_and_hung():
     out = os.path.join(tmp, "kill.json")
     hf = hostfile(["spark1", "spark2", "thor1"])
-    p = subprocess.Popen(coordinator(hf, out, "--checks-timeout", "3", "--no-pairs"), stderr=subprocess.PIPE,
+    # --env inherit: an agent killed inside its login shell (bash -lc) could
+    # leave that shell's profile half done (pyenv's rehash lock, say).
+    p = subprocess.Popen(coordinator(hf, out, "--checks-timeout", "3", "--no-pairs", "--env", "inherit"), stderr=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, text=True)
     port, joined, log = None, set(), []
     deadline = time.monotonic() + 20
@@ -421,7 +508,8 @@ def run_killed_and_hung():
 def run_coordinator_killed():
     out = os.path.join(tmp, "ckill.json")
     hf = hostfile(["spark1", "spark2", "thor1", "thor2"])
-    p = subprocess.Popen(coordinator(hf, out, "--keepalive", "1"), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    p = subprocess.Popen(coordinator(hf, out, "--keepalive", "1", "--env", "inherit"), stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, text=True)
     port, n = None, 0
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -452,13 +540,21 @@ def run_coordinator_killed():
 
 def main():
     preconditions()
+    ray_only = "--ray" in sys.argv[2:]
+    if ray_only and not ray_python():
+        teardown()
+        skip("Ray is not installed (PF_WITH_RAY=1 scripts/install-deps-cluster.sh, or PF_TEST_RAY_PYTHON)")
     try:
         setup()
-        run_faults()
-        run_killed_and_hung()
-        run_coordinator_killed()
-        if run_ssh():
-            run_mpirun()
+        if ray_only:
+            run_ray()
+        else:
+            run_faults()
+            run_unreachable_coordinator()
+            run_killed_and_hung()
+            run_coordinator_killed()
+            if run_ssh():
+                run_mpirun()
     finally:
         teardown()
     if failures:

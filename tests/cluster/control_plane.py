@@ -117,6 +117,12 @@ def coordinator_side():
     s = socket.create_connection(addr); s.sendall(b"\x00\x00"); strangers["slowloris"] = s
     t_slow = time.monotonic()
 
+    # A flood of silent connections: at most 64 wait to authenticate, the
+    # rest are closed at once; the run does not notice.
+    flood = [socket.create_connection(addr) for _ in range(80)]
+    time.sleep(0.3)
+    closed = sum(1 for f in flood if closed_by_peer(f, 0.05))
+    expect(closed >= 80 - 64 - 1, "a flood of 80 silent connections: the ones beyond 64 waiting are closed at once (%d)" % closed)
     for k in ("garbage", "oversized", "notjson", "unknown", "wrongsecret"):
         expect(closed_by_peer(strangers[k], 2), "stranger '%s' disconnected at once" % k)
     expect(hello and hello.get("type") == "hello" and len(hello.get("nonce", "")) == 64,
@@ -156,13 +162,15 @@ def coordinator_side():
     expect(cn and cn[0]["status"] != "fail", "cluster.nodes does not fail", cn)
     refused = rec["cluster"]["refused"]
     reasons = " | ".join(r["reason"] for r in refused)
-    expect(len(refused) == 6, "six connections refused", refused)
+    expect(rec["cluster"]["refused_total"] == 6 + 80 and len(refused) == 86,
+           "every stranger and the flood refused and listed (%d)" % rec["cluster"]["refused_total"])
+    expect("connections are already authenticating" in reasons, "refused: the flood beyond the limit", reasons)
     for want in ("exceeds the limit", "not valid JSON", "\"exec\" is not part of the protocol",
                  "wrong secret", "did not authenticate within 1 s"):
         expect(want in reasons, "refused: %s" % want, reasons)
     expect(secret not in json.dumps(rec), "the secret is not in the record")
     expect(not os.path.exists(os.path.join(tmp, "pwned")), "nothing a stranger sent was executed")
-    for s in strangers.values():
+    for s in list(strangers.values()) + flood:
         s.close()
 
 

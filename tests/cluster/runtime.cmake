@@ -23,3 +23,24 @@ endif()
 # Frames, HMAC, node lists and launcher command lines (unit tables).
 pf_add_unit(test_cluster_proto ${CMAKE_CURRENT_LIST_DIR}/test_cluster_proto.c)
 pf_add_unit(test_cluster_nodelist ${CMAKE_CURRENT_LIST_DIR}/test_cluster_nodelist.c)
+
+# --launcher ray and cluster.ray against a real Ray head + worker in two
+# namespaces (~30 s: Ray starts slowly).  Skipped when Ray is not installed
+# (PF_WITH_RAY=1 scripts/install-deps-cluster.sh, or PF_TEST_RAY_PYTHON=py).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_runtime_ray COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/cluster_netns.py $<TARGET_FILE:preflight> --ray)
+  set_tests_properties(cluster_runtime_ray PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+endif()
+
+# Bad input: exit codes and messages (no root).
+add_test(NAME cluster_cli COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_cli.sh $<TARGET_FILE:preflight>)
+set_tests_properties(cluster_cli PROPERTIES TIMEOUT 60)
+
+# --launcher srun inside a real Slurm allocation: munged, slurmctld and one
+# slurmd brought up privately for this host (root; else skipped).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_runtime_slurm COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/slurm_srun.py $<TARGET_FILE:preflight>)
+  set_tests_properties(cluster_runtime_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60 RUN_SERIAL TRUE)
+endif()
