@@ -205,6 +205,7 @@ void pf_compare_runs(const json_t *base, const json_t *run, const pf_compare_opt
     memset(out, 0, sizeof *out);
     pf_strv used = {0}, nodes = {0};
     pf_view_nodes(run, &nodes);
+    json_t *bix = pf_view_index(base);
     for (size_t ni = 0; ni < nodes.n; ni++) {
         const char *node = nodes.v[ni];
         char how[400];
@@ -220,7 +221,7 @@ void pf_compare_runs(const json_t *base, const json_t *run, const pf_compare_opt
                 continue;
             const char *id = pf_view_str(chk, "id"), *peer = pf_view_peer(chk);
             /* a peer of a replaced node is matched by name only */
-            const json_t *c0 = pf_view_find(base, bnode, id, peer);
+            const json_t *c0 = pf_view_lookup(bix, bnode, id, peer);
             if (!c0)
                 continue;
             char *what = peer ? pf_xasprintf("%s -> %s", id, peer) : pf_xstrdup(id);
@@ -251,6 +252,7 @@ void pf_compare_runs(const json_t *base, const json_t *run, const pf_compare_opt
     const json_t *n0 = json_object_get(base, "nccl"), *n1 = json_object_get(run, "nccl");
     if (n0 && n1)
         compare_nccl(n0, n1, o, out);
+    json_decref(bix);
     pf_strv_free(&used);
     pf_strv_free(&nodes);
 }

@@ -9,7 +9,7 @@
  *
  * Nodes are matched by name; a node of the new run whose name the baseline
  * lacks is matched to an unmatched baseline node of the same class (GPU
- * model, compute capability, NCCL transport: pf_view_node_class), so a
+ * model, compute capability, NCCL transport, NIC speed: pf_view_node_class), so a
  * replaced machine still compares.
  *
  * Ownership: pf_compare owns its rows; pf_compare_free releases them.

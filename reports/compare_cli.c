@@ -18,9 +18,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: preflight compare BASELINE.json RUN.json [options]\n\n"
                "The regression gate: per node (matched by name, else by class: GPU model, compute\n"
-               "capability, NCCL transport) and metric, the change in the direction that counts as\n"
-               "worse (latencies up, throughputs and bandwidths down), and checks whose status became\n"
-               "fail or error.  Exit 1 on a regression beyond the threshold.\n\noptions:\n"
+               "capability, NCCL transport, NIC speed) and metric, the change in the direction that\n"
+               "counts as worse (latencies up, throughputs and bandwidths down), and checks whose\n"
+               "status became fail or error.  Exit 1 on a regression beyond the threshold.\n\noptions:\n"
                "  --max-regress PCT  allowed worsening, e.g. 10%% (default 10%%)\n"
                "  --metric TEXT      compare only metrics whose name contains TEXT (repeatable)\n"
                "  --all              list every compared row, not only the changes\n"

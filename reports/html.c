@@ -44,6 +44,7 @@ bool pf_html_have_charts(void)
 typedef struct page {
     FILE *f;
     json_t *charts; /* array of {id, config} */
+    json_t *ix;     /* pf_view_index of the run being rendered */
     int next_chart;
     bool strict;
 } page;
@@ -242,7 +243,9 @@ static void header(page *p, const pf_loaded *l, size_t idx, size_t n)
         fprintf(f, " and %zu more", nodes.n - 8);
     if (!nodes.n)
         fputs("no nodes recorded", f);
-    fprintf(f, " (%zu node%s)</dd><dt>exit code</dt><dd>", nodes.n, nodes.n == 1 ? "" : "s");
+    size_t real = nodes.n - (pf_strv_contains(&nodes, PF_VIEW_CLUSTER) ? 1 : 0);
+    fprintf(f, " (%zu node%s%s)</dd><dt>exit code</dt><dd>", real, real == 1 ? "" : "s",
+            real < nodes.n ? " and cluster-wide checks" : "");
     int ec = pf_view_exit_code(r);
     if (ec >= 0)
         fprintf(f, "%d", ec);
@@ -270,7 +273,8 @@ static void header(page *p, const pf_loaded *l, size_t idx, size_t n)
     pf_strv_free(&nodes);
 }
 
-static void check_detail(FILE *f, const json_t *c)
+/* folded: the evidence inside its own <details> (the problem list) */
+static void check_detail_ex(FILE *f, const json_t *c, bool folded)
 {
     fputs("<p class=\"sum\">", f);
     esc(f, pf_view_str(c, "summary"));
@@ -297,41 +301,88 @@ static void check_detail(FILE *f, const json_t *c)
     }
     const json_t *ev = json_object_get(c, "evidence");
     if (json_object_size(ev) > 0) {
-        char *s = json_dumps(ev, JSON_INDENT(1) | JSON_SORT_KEYS);
-        fputs("<pre class=\"ev\">", f);
+        char *s = json_dumps(ev, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
+        fputs(folded ? "<details><summary>evidence</summary><pre class=\"ev\">" : "<pre class=\"ev\">", f);
         esc_max(f, s, EVIDENCE_MAX);
-        fputs("</pre>", f);
+        fputs(folded ? "</pre></details>" : "</pre>", f);
         free(s);
     }
 }
 
+static void check_detail(FILE *f, const json_t *c)
+{
+    check_detail_ex(f, c, false);
+}
+
+static void problem_item(FILE *f, const json_t *c)
+{
+    pf_status st = pf_view_status(c);
+    fputs("<li>", f);
+    status_badge(f, st);
+    fputs(" <b>", f);
+    esc_max(f, pf_view_node(c), 200);
+    if (pf_view_peer(c)) {
+        fputs(" &rarr; ", f);
+        esc_max(f, pf_view_peer(c), 200);
+    }
+    fputs(" / ", f);
+    esc_max(f, pf_view_str(c, "id"), 200);
+    fputs("</b>", f);
+    check_detail_ex(f, c, true);
+    fputs("</li>\n", f);
+}
+
+/* Problems: fail and error first, then warnings; pairwise ones in a fold of
+ * their own when there are many (one bad link shows up from every peer). */
+#define PAIR_PROBLEMS_OPEN 8
+#define PROBLEMS_MAX 400
 static void problems(page *p, const json_t *r, const char *pre)
 {
     FILE *f = p->f;
-    size_t i, shown = 0;
+    size_t i, shown = 0, npair = 0, left = 0;
     json_t *c;
     fprintf(f, "<section id=\"%sproblems\"><h2>Problems and fixes</h2>\n", pre);
     json_array_foreach(json_object_get(r, "checks"), i, c) {
         pf_status st = pf_view_status(c);
-        if (st == PF_PASS || st == PF_SKIP || (st == PF_WARN && shown > 200))
-            continue;
-        if (!shown++)
-            fputs("<ol class=\"problems\">", f);
-        fputs("<li>", f);
-        status_badge(f, st);
-        fputs(" <b>", f);
-        esc_max(f, pf_view_node(c), 200);
-        if (pf_view_peer(c)) {
-            fputs(" &rarr; ", f);
-            esc_max(f, pf_view_peer(c), 200);
-        }
-        fputs(" / ", f);
-        esc_max(f, pf_view_str(c, "id"), 200);
-        fputs("</b>", f);
-        check_detail(f, c);
-        fputs("</li>\n", f);
+        if (st != PF_PASS && st != PF_SKIP && pf_view_peer(c))
+            npair++;
     }
-    fputs(shown ? "</ol>" : "<p>No check failed, warned or errored.</p>", f);
+    for (int pass = 0; pass < 4; pass++) { /* node fail/error, node warn, pair fail/error, pair warn */
+        bool pairs_pass = pass >= 2, warn_pass = pass % 2 == 1;
+        if (pass == 2 && npair > PAIR_PROBLEMS_OPEN) {
+            if (shown)
+                fputs("</ol>", f);
+            fprintf(f, "<details><summary>%zu problems between nodes (the matrices below show them at a "
+                       "glance)</summary>", npair);
+            shown = 0;
+        }
+        json_array_foreach(json_object_get(r, "checks"), i, c) {
+            pf_status st = pf_view_status(c);
+            if (st == PF_PASS || st == PF_SKIP || (pf_view_peer(c) != NULL) != pairs_pass ||
+                (st == PF_WARN) != warn_pass)
+                continue;
+            if (shown >= PROBLEMS_MAX) {
+                left++;
+                continue;
+            }
+            if (!shown++)
+                fputs("<ol class=\"problems\">", f);
+            problem_item(f, c);
+        }
+    }
+    if (shown)
+        fputs("</ol>", f);
+    if (npair > PAIR_PROBLEMS_OPEN)
+        fputs("</details>", f);
+    if (left)
+        fprintf(f, "<p>%zu more problems are in the record.</p>", left);
+    json_array_foreach(json_object_get(r, "checks"), i, c) {
+        pf_status st = pf_view_status(c);
+        if (st != PF_PASS && st != PF_SKIP)
+            goto out;
+    }
+    fputs("<p>No check failed, warned or errored.</p>", f);
+out:
     fputs("</section>\n", f);
 }
 
@@ -366,7 +417,7 @@ static void grid(page *p, const json_t *r, const char *pre)
         }
         fputs("</th>", f);
         for (size_t j = 0; j < ids.n; j++) {
-            const json_t *c = pf_view_find(r, nodes.v[i], ids.v[j], NULL);
+            const json_t *c = pf_view_lookup(p->ix, nodes.v[i], ids.v[j], NULL);
             if (!c) {
                 fputs("<td class=\"none\">&middot;</td>", f);
                 continue;
@@ -386,20 +437,23 @@ out:
     pf_strv_free(&ids);
 }
 
-/* Heat colour for v in [lo, hi] (viridis, 6 steps; dark text on light). */
-static const char *heat(double v, double lo, double hi, bool bigger_better, bool *dark_text)
+/* Heat class h0..h5 for v in [lo, hi] (viridis steps, see the CSS; 0 = worst). */
+static int heat(double v, double lo, double hi, bool bigger_better)
 {
-    static const char *const pal[] = {"#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"};
     double x = hi > lo ? (v - lo) / (hi - lo) : 1.0;
     if (!bigger_better)
         x = 1.0 - x;
     int k = (int)(x * 5.999);
-    if (k < 0)
-        k = 0;
-    if (k > 5)
-        k = 5;
-    *dark_text = k >= 3;
-    return pal[k];
+    return k < 0 ? 0 : k > 5 ? 5 : k;
+}
+
+/* A number or boolean (1/0) of a check's evidence, else NAN. */
+static double ev_value(const json_t *c, const char *key)
+{
+    const json_t *v = json_object_get(json_object_get(c, "evidence"), key);
+    if (json_is_boolean(v))
+        return json_is_true(v) ? 1 : 0;
+    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 /* One matrix: rows = nodes, columns = nodes; cell from check (status, value). */
@@ -413,8 +467,8 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
                            strstr(key, "loss"));
     for (size_t i = 0; i < nodes->n; i++)
         for (size_t j = 0; j < nodes->n; j++) {
-            const json_t *c = pf_view_find(r, nodes->v[i], id, nodes->v[j]);
-            double v = key ? pf_view_num(json_object_get(c, "evidence"), key) : pf_view_num(c, "measured");
+            const json_t *c = pf_view_lookup(p->ix, nodes->v[i], id, nodes->v[j]);
+            double v = key ? ev_value(c, key) : pf_view_num(c, "measured");
             if (c && !key && !unit)
                 unit = pf_view_str(c, "unit");
             if (!isnan(v)) {
@@ -436,26 +490,28 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
         esc_max(f, nodes->v[i], 60);
         fputs("</th>", f);
         for (size_t j = 0; j < nodes->n; j++) {
-            const json_t *c = pf_view_find(r, nodes->v[i], id, nodes->v[j]);
+            const json_t *c = pf_view_lookup(p->ix, nodes->v[i], id, nodes->v[j]);
             if (!c) {
                 fputs(i == j ? "<td class=\"diag\"></td>" : "<td class=\"none\">&middot;</td>", f);
                 continue;
             }
             pf_status st = pf_view_status(c);
-            double v = key ? pf_view_num(json_object_get(c, "evidence"), key) : pf_view_num(c, "measured");
-            fputs("<td", f);
-            if (key && !isnan(v)) {
-                bool dark;
-                const char *bg = heat(v, lo, hi, !smaller, &dark);
-                fprintf(f, " class=\"heat\" style=\"background:%s;color:%s\"", bg, dark ? "#000" : "#fff");
-            } else
-                fprintf(f, " class=\"s-%s\"", pf_status_name(st));
-            fputs(" title=\"", f);
-            esc_max(f, pf_view_str(c, "summary"), 300);
-            fputs("\">", f);
+            double v = key ? ev_value(c, key) : pf_view_num(c, "measured");
+            const json_t *raw = key ? json_object_get(json_object_get(c, "evidence"), key) : NULL;
+            if (json_is_boolean(raw)) /* yes is good, whatever the others say */
+                fprintf(f, "<td class=\"h%d\">", json_is_true(raw) ? 5 : 0);
+            else if (key && !isnan(v)) /* the value is the content; the summary is in the status matrix */
+                fprintf(f, "<td class=\"h%d\">", heat(v, lo, hi, !smaller));
+            else {
+                fprintf(f, "<td class=\"s-%s\" title=\"", pf_status_name(st));
+                esc_max(f, pf_view_str(c, "summary"), 300);
+                fputs("\">", f);
+            }
             if (!key)
                 fprintf(f, "<span class=\"sy\">%s</span> %s ", sym(st), pf_status_name(st));
-            if (!isnan(v))
+            if (json_is_boolean(raw))
+                fputs(json_is_true(raw) ? "yes" : "<b>NO</b>", f);
+            else if (!isnan(v))
                 num(f, v);
             fputs("</td>", f);
         }
@@ -469,7 +525,7 @@ static void matrix(page *p, const json_t *r, const pf_strv *nodes, const char *i
     }
     if (key && lo <= hi) {
         fputs("<p class=\"hint\">", f);
-        fprintf(f, "%s is better; range ", smaller ? "darker = higher = worse; lower" : "lighter = higher; higher");
+        fprintf(f, "%s; range ", smaller ? "lower is better (lighter = better)" : "higher is better (lighter = better)");
         num(f, lo);
         fputs(" &ndash; ", f);
         num(f, hi);
@@ -484,7 +540,12 @@ static void pairs(page *p, const json_t *r, const char *pre)
     pf_view_check_ids(r, true, &ids);
     if (!ids.n)
         goto out;
-    pf_view_nodes(r, &nodes);
+    pf_strv all = {0};
+    pf_view_nodes(r, &all);
+    for (size_t i = 0; i < all.n; i++) /* cluster-wide checks have no place in a matrix */
+        if (strcmp(all.v[i], PF_VIEW_CLUSTER) != 0)
+            pf_strv_push(&nodes, all.v[i]);
+    pf_strv_free(&all);
     fprintf(p->f, "<section id=\"%spairs\"><h2>Between nodes</h2>\n", pre);
     for (size_t k = 0; k < ids.n; k++) {
         matrix(p, r, &nodes, ids.v[k], NULL, ids.v[k]);
@@ -498,7 +559,7 @@ static void pairs(page *p, const json_t *r, const char *pre)
             const char *key;
             json_t *v;
             json_object_foreach(json_object_get(c, "evidence"), key, v) {
-                if (json_is_number(v) && keys.n < 6 && !pf_strv_contains(&keys, key))
+                if ((json_is_number(v) || json_is_boolean(v)) && keys.n < 6 && !pf_strv_contains(&keys, key))
                     pf_strv_push(&keys, key);
             }
         }
@@ -564,7 +625,7 @@ static void nccl(page *p, const json_t *r, const char *pre)
 }
 
 /* Flatten facts into path -> short string (arrays of named objects keyed by
- * name, so interfaces line up across nodes). */
+ * name, so interfaces line up across nodes; GPUs by position). */
 static void flatten(const json_t *v, const char *path, int depth, json_t *out)
 {
     if (json_object_size(out) > 4000)
@@ -583,7 +644,9 @@ static void flatten(const json_t *v, const char *path, int depth, json_t *out)
         size_t i;
         json_t *x;
         json_array_foreach((json_t *)v, i, x) {
-            const char *nm = pf_view_str(x, "name");
+            /* elements with an ordinal (GPUs) line up by it, named ones
+             * (interfaces) by name, the rest by position */
+            const char *nm = json_object_get(x, "ordinal") ? NULL : pf_view_str(x, "name");
             char *pp = nm ? pf_xasprintf("%s[%.60s]", path, nm) : pf_xasprintf("%s[%zu]", path, i);
             flatten(x, pp, depth + 1, out);
             free(pp);
@@ -675,6 +738,9 @@ static void drift(page *p, const json_t *r, const char *pre)
             }
             fputs("</tr>\n", f);
         }
+        size_t rows = pass == 0 ? ndiff : pass == 1 ? nident : nsame;
+        if (!rows)
+            fprintf(f, "<tr><td colspan=\"%zu\"><i>none</i></td></tr>", pass == 2 ? (size_t)2 : n + 1);
         fputs(pass == 0 ? "</tbody></table></div>" : pass == 1 ? "</tbody></table></div></details>"
                                                                : "</tbody></table></details>", f);
         if (pass == 0 && !ndiff)
@@ -689,10 +755,30 @@ static void drift(page *p, const json_t *r, const char *pre)
     json_decref(order);
 }
 
+/* Add one library verdict for one target to the per-node table. */
+static void cov_add(json_t *tab, json_t *targets, const char *target, const json_t *lib)
+{
+    const char *path = pf_view_str(lib, "path");
+    if (!path || !target)
+        return;
+    if (!json_object_get(targets, target))
+        json_object_set_new(targets, target, json_string(pf_view_str(lib, "device") ? pf_view_str(lib, "device") : ""));
+    json_t *row = json_object_get(tab, path);
+    if (!row) {
+        row = json_object();
+        json_object_set_new(tab, path, row);
+    }
+    json_object_set(row, target, (json_t *)lib);
+}
+
+/* Kernel coverage per node: library x target.  gpu.kernels evidence has
+ * targets[] {target, device, libraries[] {path, verdict, status, ...}};
+ * `preflight kernels` has one check per file whose targets[] are the
+ * per-target verdicts themselves ({path, target, device, verdict, ...}). */
 static void kernels(page *p, const json_t *r, const char *pre)
 {
     FILE *f = p->f;
-    bool opened = false;
+    json_t *per_node = json_object(); /* node -> {"t": {target: device}, "l": {path: {target: lib}}} */
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(r, "checks"), i, c) {
@@ -702,56 +788,73 @@ static void kernels(page *p, const json_t *r, const char *pre)
         const json_t *targets = json_object_get(json_object_get(c, "evidence"), "targets");
         if (!json_array_size(targets))
             continue;
-        if (!opened) {
-            fprintf(f, "<section id=\"%skernels\"><h2>Kernel coverage</h2>\n", pre);
-            opened = true;
+        json_t *n = json_object_get(per_node, pf_view_node(c));
+        if (!n) {
+            n = json_pack("{s:o,s:o}", "t", json_object(), "l", json_object());
+            json_object_set_new(per_node, pf_view_node(c), n);
         }
-        fputs("<h3>", f);
-        esc_max(f, pf_view_node(c), 200);
-        fputs(" / ", f);
-        esc_max(f, id, 200);
-        fputs("</h3><div class=\"scroll\"><table class=\"data\"><thead><tr><th>library</th>", f);
         size_t t;
         json_t *tg;
         json_array_foreach(targets, t, tg) {
+            const char *target = pf_view_str(tg, "target");
+            const json_t *libs = json_object_get(tg, "libraries");
+            if (libs) {
+                size_t q;
+                json_t *lib;
+                json_array_foreach(libs, q, lib) {
+                    if (q >= 300)
+                        break;
+                    json_t *l2 = json_deep_copy(lib);
+                    if (!pf_view_str(l2, "device") && pf_view_str(tg, "device"))
+                        json_object_set_new(l2, "device", json_string(pf_view_str(tg, "device")));
+                    cov_add(json_object_get(n, "l"), json_object_get(n, "t"), target, l2);
+                    json_decref(l2);
+                }
+            } else
+                cov_add(json_object_get(n, "l"), json_object_get(n, "t"), target, tg);
+        }
+    }
+    if (json_object_size(per_node))
+        fprintf(f, "<section id=\"%skernels\"><h2>Kernel coverage</h2>\n", pre);
+    const char *node;
+    json_t *n;
+    json_object_foreach(per_node, node, n) {
+        json_t *targets = json_object_get(n, "t"), *libs = json_object_get(n, "l");
+        fputs("<h3>", f);
+        esc_max(f, node, 200);
+        fputs("</h3><div class=\"scroll\"><table class=\"data\"><thead><tr><th>library</th>", f);
+        const char *target;
+        json_t *dev;
+        json_object_foreach(targets, target, dev) {
             fputs("<th>", f);
-            esc_max(f, pf_view_str(tg, "target"), 40);
-            if (pf_view_str(tg, "device")) {
+            esc_max(f, target, 40);
+            if (json_string_length(dev)) {
                 fputs("<br><small>", f);
-                esc_max(f, pf_view_str(tg, "device"), 60);
+                esc_max(f, json_string_value(dev), 60);
                 fputs("</small>", f);
             }
             fputs("</th>", f);
         }
         fputs("</tr></thead><tbody>", f);
-        /* libraries as listed for the first target, looked up in the others by path */
-        const json_t *libs0 = json_object_get(json_array_get(targets, 0), "libraries");
-        size_t li;
-        json_t *lib;
-        json_array_foreach(libs0, li, lib) {
-            if (li >= 300)
-                break;
-            const char *path = pf_view_str(lib, "path");
-            const char *base = path ? strrchr(path, '/') : NULL;
+        const char *path;
+        json_t *row;
+        json_object_foreach(libs, path, row) {
+            const char *base = strrchr(path, '/');
             fputs("<tr><th scope=\"row\" title=\"", f);
             esc_max(f, path, 400);
             fputs("\">", f);
-            esc_max(f, base ? base + 1 : (path ? path : "?"), 120);
+            esc_max(f, base ? base + 1 : path, 120);
             fputs("</th>", f);
-            json_array_foreach(targets, t, tg) {
-                const json_t *hit = NULL;
-                size_t q;
-                json_t *l2;
-                json_array_foreach(json_object_get(tg, "libraries"), q, l2) {
-                    const char *p2 = pf_view_str(l2, "path");
-                    if (p2 && path && strcmp(p2, path) == 0) {
-                        hit = l2;
-                        break;
-                    }
-                }
+            json_object_foreach(targets, target, dev) {
+                const json_t *hit = json_object_get(row, target);
                 const char *st = pf_view_str(hit, "status");
                 const char *verdict = pf_view_str(hit, "verdict");
-                fprintf(f, "<td class=\"s-%s\">", st && strcmp(st, "alternative") ? st : "skip");
+                /* the class comes from a fixed list, never from the record */
+                const char *cls = "skip";
+                for (int k = 0; st && k < PF_STATUS_COUNT; k++)
+                    if (strcmp(st, pf_status_name((pf_status)k)) == 0)
+                        cls = pf_status_name((pf_status)k);
+                fprintf(f, "<td class=\"s-%s\">", cls);
                 esc_max(f, verdict ? verdict : "-", 40);
                 double share = pf_view_num(hit, "missing_share");
                 if (!isnan(share) && share > 0)
@@ -762,8 +865,9 @@ static void kernels(page *p, const json_t *r, const char *pre)
         }
         fputs("</tbody></table></div>\n", f);
     }
-    if (opened)
+    if (json_object_size(per_node))
         fputs("</section>\n", f);
+    json_decref(per_node);
 }
 
 /* ---- benchmark ----------------------------------------------------------- */
@@ -1008,6 +1112,8 @@ static void comparison(page *p, const pf_loaded *runs, size_t n)
             fprintf(f, "<td>%s</td></tr>\n", w->regress ? "&#10007; REGRESSION" : w->improved ? "&#10003; better"
                                                            : changed ? "changed" : "same");
         }
+        if (!cmp.n)
+            fputs("<tr><td colspan=\"6\"><i>nothing in common to compare</i></td></tr>", f);
         fputs("</tbody></table></div>", f);
         if (cmp.unmatched.n) {
             fputs("<p>Nodes with no baseline counterpart: ", f);
@@ -1041,6 +1147,8 @@ static const char css[] =
     ".s-pass .b,.b.s-pass{color:#00563f}.s-warn .b,.b.s-warn{color:#6b4a00}.s-fail .b,.b.s-fail{color:#8a2c00}"
     ".s-error .b,.b.s-error{color:#7a2f5c}.s-skip .b,.b.s-skip{color:#555}"
     "td.s-pass{background:#d4efe6}td.s-warn{background:#fbe8c4}td.s-fail{background:#f6d0bd}td.s-error{background:#f2d9e8}"
+    "td.h0{background:#440154;color:#fff}td.h1{background:#414487;color:#fff}td.h2{background:#2a788e;color:#fff}"
+    "td.h3{background:#22a884}td.h4{background:#7ad151}td.h5{background:#fde725}"
     "td.s-skip{background:#eee}td.none{color:#aaa;text-align:center}td.diag{background:repeating-linear-gradient(45deg,#eee,#eee 4px,#fff 4px,#fff 8px)}"
     "table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}"
     "thead th{background:#f0f0f0;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}"
@@ -1064,11 +1172,17 @@ static const char css[] =
 static const char js_head[] =
     "window.pfErrors=[];window.pfBlocked=0;"
     "window.addEventListener('error',function(e){pfErrors.push(String(e.message||e))});"
-    "document.addEventListener('securitypolicyviolation',function(){pfBlocked++});";
+    "document.addEventListener('securitypolicyviolation',function(){pfBlocked++});"
+    /* print: the problems' evidence folds open (the tables print as they are) */
+    "window.addEventListener('beforeprint',function(){document.querySelectorAll('ol.problems details')"
+    ".forEach(function(d){d.open=true})});";
 static const char js_init[] =
-    "(function(){var out=document.getElementById('pf-selftest'),drawn=0,"
+    "(function(){var t0=Math.round(performance.now()),out=document.getElementById('pf-selftest'),drawn=0,"
+    "m=/^#view=([a-z]+)$/.exec(location.hash);"
+    "if(m){document.querySelectorAll('section,header.run,nav').forEach(function(e){"
+    "if(!(e.id&&e.id.slice(-m[1].length-1)==='-'+m[1])&&e.id!==m[1])e.style.display='none';});}"
     "pal=['#0072B2','#E69F00','#009E73','#CC79A7','#56B4E9','#D55E00','#F0E442','#000000'];"
-    "try{var specs=JSON.parse(document.getElementById('pf-charts').textContent);"
+    "var specs=[];try{specs=JSON.parse(document.getElementById('pf-charts').textContent);"
     "if(typeof Chart!=='undefined'){Chart.defaults.animation=false;Chart.defaults.maintainAspectRatio=false;"
     "Chart.defaults.font.family=\"system-ui,'DejaVu Sans',sans-serif\";"
     "specs.forEach(function(s){var box=document.getElementById(s.id);if(!box)return;box.textContent='';"
@@ -1076,8 +1190,14 @@ static const char js_init[] =
     "box.appendChild(c);(s.config.data.datasets||[]).forEach(function(d,i){var k=pal[i%pal.length];"
     "d.borderColor=k;d.backgroundColor=k;d.pointStyle=['circle','rect','triangle','rectRot','star','cross'][i%6];});"
     "new Chart(c,s.config);drawn++;});}}catch(e){pfErrors.push(String(e))}"
+    "var painted=0,visible=0;document.querySelectorAll('.cbox canvas').forEach(function(c){"
+    "if(!c.offsetParent||!c.width)return;visible++;try{"
+    "var d=c.getContext('2d').getImageData(0,0,c.width,c.height).data;"
+    "for(var i=3;i<d.length;i+=4)if(d[i]){painted++;break;}}catch(e){}});"
     "var res=performance.getEntriesByType('resource').length;"
-    "out.setAttribute('data-charts',drawn);out.setAttribute('data-errors',pfErrors.length);"
+    "out.setAttribute('data-charts',drawn);out.setAttribute('data-painted',painted);"
+    "out.setAttribute('data-visible',visible);out.setAttribute('data-parsed-ms',t0);"
+    "out.setAttribute('data-specs',specs.length);out.setAttribute('data-errors',pfErrors.length);"
     "out.setAttribute('data-blocked',pfBlocked);out.setAttribute('data-resources',res);"
     "out.setAttribute('data-grid-cells',document.querySelectorAll('table.grid td').length);"
     "out.setAttribute('data-ready-ms',Math.round(performance.now()));"
@@ -1095,7 +1215,11 @@ int pf_html_render(FILE *f, const pf_loaded *runs, size_t n, bool strict)
           "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
           "<meta name=\"generator\" content=\"preflight " PF_VERSION "\">", f);
     fprintf(f, "<title>preflight %s: ", verdict);
-    esc_max(f, n ? pf_view_str(runs[0].root, "command") : "", 200);
+    const char *cmd = n && pf_view_str(runs[0].root, "command") ? pf_view_str(runs[0].root, "command") : "";
+    size_t clen = strlen(cmd), ccut = utf8_cut(cmd, clen, 120);
+    esc_n(f, cmd, ccut); /* plain text only inside <title> */
+    if (ccut < clen)
+        fputs("&hellip;", f);
     fprintf(f, "</title><style>%s</style><script>%s</script></head><body>\n", css, js_head);
     fputs("<nav>", f);
     if (n > 1)
@@ -1114,6 +1238,7 @@ int pf_html_render(FILE *f, const pf_loaded *runs, size_t n, bool strict)
         char pre[32];
         snprintf(pre, sizeof pre, "r%zu-", k);
         fprintf(f, "<article id=\"r%zu\">\n", k);
+        p.ix = pf_view_index(runs[k].root);
         header(&p, &runs[k], k, n);
         problems(&p, runs[k].root, pre);
         grid(&p, runs[k].root, pre);
@@ -1123,6 +1248,8 @@ int pf_html_render(FILE *f, const pf_loaded *runs, size_t n, bool strict)
         kernels(&p, runs[k].root, pre);
         bench(&p, runs[k].root, pre);
         fputs("</article>\n", f);
+        json_decref(p.ix);
+        p.ix = NULL;
     }
     fprintf(f, "<footer><p>Written by preflight %s from the run record%s. Colours: Okabe&ndash;Ito "
                "(colour-blind safe); every status is also written. ",

@@ -107,6 +107,7 @@ static void one(FILE *f, const pf_loaded *l)
     pf_strv nodes = {0}, ids = {0};
     pf_view_nodes(r, &nodes);
     pf_view_check_ids(r, false, &ids);
+    json_t *ix = pf_view_index(r);
     if (ids.n) {
         fputs("| node |", f);
         for (size_t j = 0; j < ids.n; j++) {
@@ -123,7 +124,7 @@ static void one(FILE *f, const pf_loaded *l)
             md(f, nodes.v[i], 80);
             fputs(" |", f);
             for (size_t j = 0; j < ids.n; j++) {
-                const json_t *ch = pf_view_find(r, nodes.v[i], ids.v[j], NULL);
+                const json_t *ch = pf_view_lookup(ix, nodes.v[i], ids.v[j], NULL);
                 fprintf(f, " %s |", ch ? icon(pf_view_status(ch)) : "");
             }
             fputc('\n', f);
@@ -217,6 +218,7 @@ static void one(FILE *f, const pf_loaded *l)
         }
         fputc('\n', f);
     }
+    json_decref(ix);
     pf_strv_free(&nodes);
     pf_strv_free(&ids);
     pf_strv_free(&pids);

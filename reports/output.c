@@ -241,7 +241,8 @@ int pf_output_finish(pf_run *run, const pf_output_opts *o)
     if (wants_reports(o)) {
         /* The renderers read the record's JSON, as `preflight report` does. */
         pf_loaded l;
-        pf_load_json(pf_run_to_json(run, o->strict), "this run", &l);
+        pf_load_json(pf_run_to_json(run, o->strict),
+                     o->json_path && strcmp(o->json_path, "-") != 0 ? o->json_path : "this run", &l);
         pf_err rerr = {{0}};
         if (pf_output_write_reports(&l, 1, o, &rerr) != 0) {
             fprintf(stderr, "preflight: %s\n", rerr.msg);

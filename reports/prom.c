@@ -2,7 +2,9 @@
 #include "reports/prom.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/record.h"
 #include "reports/view.h"
@@ -50,6 +52,17 @@ int pf_prom_render(FILE *f, const pf_loaded *l)
           "# TYPE preflight_exit_code gauge\n", f);
     fputs("preflight_exit_code", f);
     value(f, pf_view_exit_code(r));
+    /* started_at "2026-12-01T10:00:00.000Z" -> Unix seconds */
+    const char *sa = pf_view_str(r, "started_at");
+    struct tm tm = {0};
+    if (sa && sscanf(sa, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                     &tm.tm_sec) == 6) {
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        fputs("# HELP preflight_last_run_timestamp_seconds When the run started (Unix time).\n"
+              "# TYPE preflight_last_run_timestamp_seconds gauge\npreflight_last_run_timestamp_seconds", f);
+        value(f, (double)timegm(&tm));
+    }
     fputs("# HELP preflight_record_complete 1 when the record is complete.\n# TYPE preflight_record_complete gauge\n"
           "preflight_record_complete", f);
     value(f, l->incomplete ? 0 : 1);

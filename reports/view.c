@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 pf_status pf_view_status(const json_t *check)
@@ -76,6 +77,33 @@ const json_t *pf_view_find(const json_t *run, const char *node, const char *id, 
     return NULL;
 }
 
+static char *ix_key(const char *node, const char *id, const char *peer)
+{
+    return pf_xasprintf("%s\x1f%s\x1f%s", node, id, peer ? peer : "");
+}
+
+json_t *pf_view_index(const json_t *run)
+{
+    json_t *ix = json_object();
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(run, "checks"), i, v) {
+        char *k = ix_key(pf_view_node(v), pf_view_str(v, "id"), pf_view_peer(v));
+        if (!json_object_get(ix, k)) /* the first one wins, as pf_view_find */
+            json_object_set(ix, k, v);
+        free(k);
+    }
+    return ix;
+}
+
+const json_t *pf_view_lookup(const json_t *index, const char *node, const char *id, const char *peer)
+{
+    char *k = ix_key(node, id, peer);
+    const json_t *c = json_object_get(index, k);
+    free(k);
+    return c;
+}
+
 const json_t *pf_view_node_obj(const json_t *run, const char *name)
 {
     size_t i;
@@ -95,7 +123,23 @@ void pf_view_node_class(const json_t *run, const char *node, char *buf, size_t l
     const char *gname = pf_view_str(gpu, "name");
     const char *cc = pf_view_str(gpu, "compute_capability");
     const char *tr = pf_view_str(json_object_get(facts, "nccl_transport"), "transport");
-    snprintf(buf, len, "%s CC %s %s", gname ? gname : "no-GPU", cc ? cc : "-", tr ? tr : "unknown");
+    /* NIC class: the fastest physical interface (loopback and virtual ones skipped) */
+    double best = 0;
+    size_t i;
+    json_t *ifc;
+    json_array_foreach(json_object_get(facts, "interfaces"), i, ifc) {
+        const char *kind = pf_view_str(ifc, "kind"), *name = pf_view_str(ifc, "name");
+        if (json_is_true(json_object_get(ifc, "virtual")) || (kind && strcmp(kind, "loopback") == 0) ||
+            (name && strcmp(name, "lo") == 0))
+            continue;
+        double sp = pf_view_num(ifc, "speed_mbps");
+        if (!isnan(sp) && sp > best)
+            best = sp;
+    }
+    char nic[32] = "";
+    if (best > 0)
+        snprintf(nic, sizeof nic, " %gG", best / 1000);
+    snprintf(buf, len, "%s CC %s %s%s", gname ? gname : "no-GPU", cc ? cc : "-", tr ? tr : "unknown", nic);
 }
 
 void pf_view_counts(const json_t *run, size_t counts[PF_STATUS_COUNT])

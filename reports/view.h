@@ -34,11 +34,17 @@ void pf_view_nodes(const json_t *run, pf_strv *out);
 void pf_view_check_ids(const json_t *run, bool pair, pf_strv *out);
 /* The check with this id on this node (peer NULL: a non-pair check). */
 const json_t *pf_view_find(const json_t *run, const char *node, const char *id, const char *peer);
+/* An index for fast lookups in big records (32 nodes have ~1,000 pair
+ * checks): an object from "node\x1fid\x1fpeer" to the check.  New
+ * reference; valid while run is.  pf_view_lookup is pf_view_find through it. */
+json_t *pf_view_index(const json_t *run);
+const json_t *pf_view_lookup(const json_t *index, const char *node, const char *id, const char *peer);
 /* The node object with this name, or NULL. */
 const json_t *pf_view_node_obj(const json_t *run, const char *name);
-/* A node's class for matching replaced nodes: "<GPU name> CC <x.y> <transport>"
- * from its facts (cuda.gpus[0], nccl_transport.transport); "unknown" parts
- * where facts are missing.  Writes into buf. */
+/* A node's class for matching replaced nodes: "<GPU name> CC <x.y> <transport>
+ * <NIC speed>" from its facts (cuda.gpus[0], nccl_transport.transport, the
+ * fastest non-virtual interface's speed_mbps: "100G"); "no-GPU", "-" or
+ * "unknown" where facts are missing.  Writes into buf. */
 void pf_view_node_class(const json_t *run, const char *node, char *buf, size_t len);
 /* Counts per status over the record's checks (recomputed, not trusted). */
 void pf_view_counts(const json_t *run, size_t counts[PF_STATUS_COUNT]);

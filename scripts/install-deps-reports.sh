@@ -7,6 +7,10 @@
 #   libxml2-utils    xmllint --schema for the JUnit XSD (tests)
 #   tidy             HTML validator (tests)
 #   junitparser      a real JUnit consumer from PyPI that reads the counts back (tests)
+#   pillow           reads the browser's screenshots back (tests)
+#   prometheus-client  its text-format parser reads the --prom output back (tests); `promtool`
+#                    (Debian's prometheus package) is used too when present, but not installed
+#                    here: the package also installs and enables a Prometheus server
 # Idempotent; runs as root on Debian 12.
 set -euo pipefail
 SUDO=""
@@ -23,8 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if ! python3 -c 'import junitparser' 2>/dev/null; then
-    echo "install-deps-reports: installing junitparser (PyPI)"
-    python3 -m pip install -q junitparser 2>/dev/null ||
-        python3 -m pip install -q --break-system-packages junitparser
-fi
+for mod in junitparser:junitparser PIL:pillow prometheus_client:prometheus-client; do
+    if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then
+        echo "install-deps-reports: installing ${mod#*:} (PyPI)"
+        python3 -m pip install -q "${mod#*:}" 2>/dev/null ||
+            python3 -m pip install -q --break-system-packages "${mod#*:}"
+    fi
+done
