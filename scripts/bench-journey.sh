@@ -19,9 +19,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PF="${PF_PREFLIGHT:-$ROOT/build/preflight}"
 OUT="$PWD/bench-journey-out"
 CONC=1,4
-N=16
+N=8
 IN=128
-OL=64
+OL=32
 THREADS=1
 while [ $# -gt 0 ]; do
     case "$1" in
