@@ -3,6 +3,7 @@
 #include "reports/console.h"
 
 #include "bench/driver.h"
+#include "bench/launch_group.h"
 #include "core/flags.h"
 
 #include <errno.h>
@@ -32,6 +33,8 @@ static int set_extra_body(void *opts, const char *name, const char *v, pf_err *e
 static int set_slo(void *opts, const char *name, const char *v, pf_err *err);
 static int set_min_goodput(void *opts, const char *name, const char *v, pf_err *err);
 static int set_metrics_interval(void *opts, const char *name, const char *v, pf_err *err);
+static int set_launch_name(void *opts, const char *name, const char *v, pf_err *err);
+static int set_launch_log_dir(void *opts, const char *name, const char *v, pf_err *err);
 
 static const pf_flag FLAGS[] = {
     PF_FLAGS_SECTION("server:"),
@@ -55,6 +58,15 @@ static const pf_flag FLAGS[] = {
      "start the server with CMD (last option), wait until it is\n"
      "ready (--ready-timeout, default 1800 s), stop it after", .fn = NULL},
     {PF_FLAG_STR, "--launch-log", "FILE", "the launched server's log (default: a file in /tmp)", OFF(launch_log)},
+    {PF_FLAG_DOC, "--launch-node", "NAME[@HOST:PORT] -- CMD ARGS... :",
+     "a helper process of a multi-node launch (repeatable, started\n"
+     "in order before the --launch server; ':' ends its command, as\n"
+     "in srun's heterogeneous jobs). CMD reaches the node itself\n"
+     "(ssh NODE ..., srun -w NODE ..., ip netns exec NODE ...);\n"
+     "ready when HOST:PORT accepts TCP; watched and stopped with\n"
+     "the server; the record names the node that ended first", .fn = NULL},
+    {PF_FLAG_FN, "--launch-name", "NAME", "the --launch server's node name in the record (front)", .fn = set_launch_name},
+    {PF_FLAG_FN, "--launch-log-dir", "DIR", "every launched process logs to DIR/NAME.log", .fn = set_launch_log_dir},
     PF_FLAGS_SECTION(""),
     PF_FLAGS_SECTION("load:"),
     {PF_FLAG_SIZE, "--num-prompts", "N", "requests per level (1000)", OFF(num_prompts), 1, 100000000},
@@ -163,6 +175,11 @@ void pf_bench_opts_init(pf_bench_opts *o)
 
 void pf_bench_opts_free(pf_bench_opts *o)
 {
+    for (size_t i = 0; i < o->n_launch_nodes; i++) {
+        free(o->launch_nodes[i].ready_addr);
+        free(o->launch_nodes[i].argv);
+    }
+    free(o->launch_nodes);
     free(o->levels);
     pf_http_headers_free(&o->headers);
     json_decref(o->extra_body);
@@ -382,6 +399,74 @@ static int set_metrics_interval(void *opts, const char *name, const char *v, pf_
     return 0;
 }
 
+static int set_launch_name(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    (void)name;
+    if (!pf_launch_group_name_ok(v))
+        return pf_err_set(err, "--launch-name '%s': 1-63 of letters, digits, '.', '_', '-'", v);
+    o->launch_name = v;
+    return 0;
+}
+
+static int set_launch_log_dir(void *opts, const char *name, const char *v, pf_err *err)
+{
+    pf_bench_opts *o = opts;
+    (void)name;
+    if (!pf_is_dir(v))
+        return pf_err_set(err, "--launch-log-dir %s: not a directory", v);
+    o->launch_log_dir = v;
+    return 0;
+}
+
+/* --launch-node NAME[@HOST:PORT] -- CMD ARGS... :  (*i at --launch-node;
+ * left at the ':') */
+static int parse_launch_node(pf_bench_opts *o, int argc, char **argv, int *i, pf_err *err)
+{
+    const char *usage_line = "--launch-node NAME[@HOST:PORT] -- CMD ARGS... :";
+    if (*i + 2 >= argc || !is(argv[*i + 2], "--"))
+        return pf_err_set(err, "expected %s", usage_line);
+    const char *spec = argv[*i + 1];
+    const char *at = strchr(spec, '@');
+    size_t nl = at ? (size_t)(at - spec) : strlen(spec);
+    char name[64];
+    if (nl == 0 || nl >= sizeof name)
+        return pf_err_set(err, "--launch-node '%s': the node name must be 1-63 characters", spec);
+    memcpy(name, spec, nl);
+    name[nl] = '\0';
+    if (!pf_launch_group_name_ok(name))
+        return pf_err_set(err, "--launch-node '%s': the node name takes letters, digits, '.', '_', '-'", spec);
+    for (size_t k = 0; k < o->n_launch_nodes; k++)
+        if (is(o->launch_nodes[k].name, name))
+            return pf_err_set(err, "--launch-node %s given twice", name);
+    if (at) {
+        char host[256];
+        int port;
+        pf_err e = {{0}};
+        if (pf_launch_group_parse_addr(at + 1, host, sizeof host, &port, &e) < 0)
+            return pf_err_set(err, "--launch-node %s: %s", name, e.msg);
+    }
+    int start = *i + 3, end = start;
+    while (end < argc && !is(argv[end], ":"))
+        end++;
+    if (end >= argc)
+        return pf_err_set(err, "--launch-node %s: its command must end with a lone ':' (%s)", name, usage_line);
+    if (end == start)
+        return pf_err_set(err, "--launch-node %s: no command between -- and ':'", name);
+    if (o->n_launch_nodes + 1 >= PF_LAUNCH_GROUP_MAX)
+        return pf_err_set(err, "more than %d --launch-node", PF_LAUNCH_GROUP_MAX - 1);
+    o->launch_nodes = pf_xrealloc(o->launch_nodes, (o->n_launch_nodes + 1) * sizeof *o->launch_nodes);
+    struct pf_bench_launch_node *n = &o->launch_nodes[o->n_launch_nodes++];
+    memset(n, 0, sizeof *n);
+    pf_strlcpy(n->name, name, sizeof n->name);
+    n->ready_addr = at ? pf_xstrdup(at + 1) : NULL;
+    n->argv = pf_xcalloc((size_t)(end - start) + 1, sizeof *n->argv);
+    for (int k = start; k < end; k++)
+        n->argv[k - start] = argv[k];
+    *i = end;
+    return 0;
+}
+
 static int finish_opts(pf_bench_opts *o, pf_err *err)
 {
     if (!o->url)
@@ -424,6 +509,12 @@ static int finish_opts(pf_bench_opts *o, pf_err *err)
         return pf_err_set(err, "--burstiness applies to a finite --request-rate only");
     if (o->launch_argv && o->launch_argc == 0)
         return pf_err_set(err, "--launch needs -- CMD ARGS...");
+    if (o->n_launch_nodes && !o->launch_argv)
+        return pf_err_set(err, "--launch-node starts helpers of a server: also give the server with "
+                          "--launch -- CMD ARGS... (last)");
+    for (size_t i = 0; i < o->n_launch_nodes; i++)
+        if (o->launch_name && strcmp(o->launch_name, o->launch_nodes[i].name) == 0)
+            return pf_err_set(err, "--launch-name %s is also a --launch-node name", o->launch_name);
     /* The Authorization header every request sends (bench/http.h). */
     return pf_http_headers_add_auth(&o->headers, o->api_key_env, err);
 }
@@ -439,6 +530,11 @@ int pf_bench_parse(int argc, char **argv, pf_bench_opts *o, pf_err *err)
             continue;
         if (is(a, "-h") || is(a, "--help"))
             return 1;
+        if (is(a, "--launch-node")) {
+            if (parse_launch_node(o, argc, argv, &i, err) < 0)
+                return -1;
+            continue;
+        }
         if (is(a, "--launch")) {
             if (i + 1 >= argc || !is(argv[i + 1], "--"))
                 return pf_err_set(err, "--launch must be followed by -- CMD ARGS...");

@@ -66,6 +66,17 @@ typedef struct pf_bench_opts {
     char **launch_argv;             /* after `--launch --` (NULL-terminated); NULL when not given */
     int launch_argc;
     const char *launch_log;         /* --launch-log FILE; NULL: a temporary file */
+    /* --launch-node NAME[@HOST:PORT] -- CMD ARGS... : (repeatable), the helper
+     * processes of a multi-node launch, started in order before the front
+     * server (bench/launch_group.h, docs/launch.md) */
+    struct pf_bench_launch_node {
+        char name[64];
+        char *ready_addr;           /* owned; NULL: none */
+        char **argv;                /* owned array, NULL-terminated; strings borrowed from argv */
+    } *launch_nodes;
+    size_t n_launch_nodes;
+    const char *launch_name;        /* --launch-name: the front server's node name ("front") */
+    const char *launch_log_dir;     /* --launch-log-dir DIR: DIR/NODE.log for every process */
     pf_output_opts out;
 } pf_bench_opts;
 

@@ -11,6 +11,7 @@
 #include "bench/bench_cli.h"
 #include "bench/driver.h"
 #include "bench/launch.h"
+#include "bench/launch_group.h"
 
 typedef struct runctx {
     const pf_bench_opts *o;
@@ -36,7 +37,8 @@ typedef struct runctx {
     char abort_reason[300];
     json_t *prom;        /* bench.prometheus.series */
     double t0;
-    pf_launch *launch;   /* --launch: the server we started */
+    pf_launch *launch;   /* --launch: the server we started (borrowed from group when there is one) */
+    pf_launch_group *group; /* --launch-node: every process of a multi-node launch */
     volatile sig_atomic_t *interrupted; /* pf_sig_counter(): SIGINT/SIGTERM/SIGHUP */
 } runctx;
 

@@ -144,11 +144,54 @@ json_t *pf_bench_server_info(runctx *c, double *accept_length)
 int pf_bench_launch_tick(void *ud, char *why, size_t whylen)
 {
     runctx *c = ud;
+    if (c->group) {
+        char w[900];
+        if (pf_launch_group_poll(c->group, w, sizeof w) == 0)
+            return 0;
+        snprintf(why, whylen, "the launch failed during load: %s", w);
+        return 1;
+    }
     pf_launch_status st;
     if (pf_launch_poll(c->launch, &st) == 0)
         return 0;
     snprintf(why, whylen, "the launched server failed during load: %s", st.message);
     return 1;
+}
+
+static char *node_log(const char *dir, const char *name) { return pf_xasprintf("%s/%s.log", dir, name); }
+
+/* --launch-node ...: start every helper in order, wait until each is ready.
+ * The group is kept even on failure, so the finish records and stops it. */
+static int start_nodes(runctx *c, pf_check *srv)
+{
+    const pf_bench_opts *o = c->o;
+    c->group = pf_launch_group_new(c->interrupted);
+    for (size_t i = 0; i < o->n_launch_nodes; i++) {
+        const struct pf_bench_launch_node *n = &o->launch_nodes[i];
+        pf_launch_node_spec spec = {.name = n->name, .ready_addr = n->ready_addr, .argv = n->argv};
+        pf_launch_opts lo = {0};
+        char *log = o->launch_log_dir ? node_log(o->launch_log_dir, n->name) : NULL;
+        lo.log_path = log;
+        lo.tee = o->out.verbosity > 1;
+        pf_err err = {{0}};
+        int r = pf_launch_group_start(c->group, &spec, &lo, &err);
+        free(log);
+        if (r < 0) {
+            pf_check_set(srv, PF_ERROR, "cannot start the launch: %s", err.msg);
+            pf_check_remedy(srv, "check the command of --launch-node %s (is the program installed on that node?)",
+                            n->name);
+            pf_run_set_incomplete(c->run, "launch node %s could not be started", n->name);
+            return -1;
+        }
+    }
+    pf_err err = {{0}};
+    if (pf_launch_group_wait(c->group, o->ready_timeout_s > 0 ? o->ready_timeout_s : 120, &err) < 0) {
+        pf_check_set(srv, PF_ERROR, "a node of the launch did not become ready: %s", err.msg);
+        pf_check_remedy(srv, "see bench.launch_nodes in the record (each node's log path and fate)");
+        pf_run_set_incomplete(c->run, "launch nodes not ready");
+        return -1;
+    }
+    return 0;
 }
 
 /* --launch -- CMD...: start it, wait until it answers (or why not). */
@@ -157,9 +200,15 @@ int pf_bench_launch_start(runctx *c, pf_check *srv)
     const pf_bench_opts *o = c->o;
     pf_err err = {{0}};
     pf_launch_opts lo = {0};
-    lo.log_path = o->launch_log;
+    if (o->n_launch_nodes && start_nodes(c, srv) < 0)
+        return -1;
+    char *front_log = NULL;
+    if (!o->launch_log && o->launch_log_dir)
+        front_log = node_log(o->launch_log_dir, o->launch_name ? o->launch_name : "front");
+    lo.log_path = o->launch_log ? o->launch_log : front_log;
     lo.tee = o->out.verbosity > 0;
     c->launch = pf_launch_start(o->launch_argv, &lo, &err);
+    free(front_log);
     if (!c->launch) {
         pf_check_set(srv, PF_ERROR, "cannot start the server: %s", err.msg);
         pf_check_remedy(srv, "check the command after --launch --");
@@ -168,6 +217,8 @@ int pf_bench_launch_start(runctx *c, pf_check *srv)
     }
     pf_launch_watch_flag(c->launch, c->interrupted);
     pf_sig_watch_group(pf_launch_pid(c->launch)); /* a second signal SIGKILLs its group */
+    if (c->group)
+        pf_launch_group_adopt(c->group, o->launch_name ? o->launch_name : "front", c->launch);
     pf_ready_opts ro;
     pf_ready_opts_init(&ro);
     ro.base_url = o->url;
@@ -184,6 +235,15 @@ int pf_bench_launch_start(runctx *c, pf_check *srv)
         pf_run_set_incomplete(c->run, "%s", err.msg);
         return -1;
     }
+    char first[900] = "";
+    if (rr.status != PF_READY_OK && c->group && pf_launch_group_poll(c->group, first, sizeof first) == 1) {
+        /* a helper that ended first is the cause; the front's fate is the symptom */
+        pf_check_set(srv, PF_ERROR, "the launched server did not become ready (%s): %s", pf_ready_status_name(rr.status),
+                     first);
+        pf_check_remedy(srv, "see bench.launch_nodes in the record (which node ended first, its log)");
+        pf_run_set_incomplete(c->run, "launched server not ready: %s", pf_ready_status_name(rr.status));
+        return -1;
+    }
     if (rr.status != PF_READY_OK) {
         pf_check_set(srv, PF_ERROR, "the launched server did not become ready (%s): %s",
                      pf_ready_status_name(rr.status), rr.message);
@@ -191,11 +251,28 @@ int pf_bench_launch_start(runctx *c, pf_check *srv)
         pf_run_set_incomplete(c->run, "launched server not ready: %s", pf_ready_status_name(rr.status));
         return -1;
     }
+    if (c->group)
+        pf_launch_group_serving(c->group);
     return 0;
 }
 
 void pf_bench_launch_finish(runctx *c)
 {
+    if (c->group) {
+        pf_launch_group_stop(c->group, 10.0);
+        if (c->launch) {
+            json_t *lj = pf_launch_to_json(c->launch);
+            json_object_set_new(lj, "node", json_string(c->o->launch_name ? c->o->launch_name : "front"));
+            json_object_set_new(c->bench, "launch", lj);
+            pf_launch_add_check(c->run, NULL, c->launch);
+        }
+        json_object_set_new(c->bench, "launch_nodes", pf_launch_group_to_json(c->group));
+        pf_launch_group_add_check(c->run, c->group);
+        pf_launch_group_free(c->group);
+        c->group = NULL;
+        c->launch = NULL;
+        return;
+    }
     if (!c->launch)
         return;
     pf_launch_stop_result sr;

@@ -491,8 +491,9 @@ static unsigned tree_signal(pf_launch *l, int sig, unsigned *strays)
         if (!v[i].mark)
             continue;
         if (v[i].state == 'Z') {
-            if (v[i].ppid == self)
-                waitpid(v[i].pid, NULL, WNOHANG);
+            int st; /* the main process's status must not be lost here */
+            if (v[i].ppid == self && waitpid(v[i].pid, &st, WNOHANG) == l->pid && !l->reaped)
+                record_exit(l, st);
             continue;
         }
         alive++;
