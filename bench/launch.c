@@ -585,6 +585,8 @@ int pf_launch_stop(pf_launch *l, double grace_s, pf_launch_stop_result *out)
 int pf_launch_pid(const pf_launch *l) { return (int)l->pid; }
 const char *pf_launch_log_path(const pf_launch *l) { return l->log_path; }
 
+double pf_launch_elapsed(const pf_launch *l) { return pf_now() - l->t0; }
+
 size_t pf_launch_tail(pf_launch *l, const char **lines, size_t max)
 {
     pf_launch_pump(l);

@@ -193,6 +193,7 @@ void pf_launch_free(pf_launch *l); /* stops first (grace 2 s) if still running *
 
 int pf_launch_pid(const pf_launch *l);        /* also the process group id */
 const char *pf_launch_log_path(const pf_launch *l);
+double pf_launch_elapsed(const pf_launch *l); /* seconds since start */
 /* The last lines of the server log, oldest first (see pf_logwatch_tail);
  * reads what the server wrote since the last call first. */
 size_t pf_launch_tail(pf_launch *l, const char **lines, size_t max);
