@@ -42,16 +42,23 @@ static void facts(pf_node *nd, bool thor, int i, int variant)
     json_object_set_new(f, "cuda", json_pack("{s:s,s:[o]}", "cuda_driver_api", "13.0", "gpus", gpu));
     json_object_set_new(f, "nccl_transport", json_pack("{s:s}", "transport", "Socket"));
     /* drift: node 2 has another NCCL; the last node a 1500 MTU */
+    /* the shape env.fingerprint writes (docs/run-record.schema.json) */
+    int other = i == 2 && variant == 0;
     json_object_set_new(f, "fingerprint",
-                        json_pack("{s:s,s:s,s:s,s:s}", "kernel", thor ? "6.8.12-tegra" : "6.11.0-1016-nvidia",
-                                  "nccl_version", (i == 2 && variant == 0) ? "2.27.3" : "2.28.9", "torch",
-                                  "2.9.0+cu130", "hostname", pf_node_name(nd)));
+                        json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:i},s:{s:s},s:s}", "kernel", "sysname", "Linux",
+                                  "release", thor ? "6.8.12-tegra" : "6.11.0-1016-nvidia", "machine", "aarch64",
+                                  "libnccl", "version", other ? "2.27.3" : "2.28.9", "version_code",
+                                  other ? 22703 : 22809, "packages", "torch", "2.9.0+cu130", "hostname",
+                                  pf_node_name(nd)));
     char addr[32];
     snprintf(addr, sizeof addr, "10.0.0.%d", 10 + i);
     json_object_set_new(f, "interfaces",
-                        json_pack("[{s:s,s:i,s:i,s:s},{s:s,s:i,s:n,s:s}]", "name", thor ? "mgbe0_0" : "enP7s7",
-                                  "mtu", i == 3 ? 1500 : 9000, "speed_mbps", thor ? 25000 : 100000, "address",
-                                  addr, "name", "lo", "mtu", 65536, "speed_mbps", "address", "127.0.0.1"));
+                        json_pack("[{s:s,s:b,s:b,s:i,s:i,s:[{s:s,s:s,s:i}]},{s:s,s:b,s:b,s:i,s:n,s:[{s:s,s:s,s:i}]}]",
+                                  "name", thor ? "mgbe0_0" : "enP7s7", "up", 1, "running", 1, "mtu",
+                                  i == 3 ? 1500 : 9000, "speed_mbps", thor ? 25000 : 100000, "addresses",
+                                  "family", "ipv4", "address", addr, "prefix", 24, "name", "lo", "up", 1,
+                                  "running", 1, "mtu", 65536, "speed_mbps", "addresses", "family", "ipv4",
+                                  "address", "127.0.0.1", "prefix", 8));
 }
 
 static void kernels(pf_run *run, pf_node *nd, bool thor)
