@@ -6,8 +6,9 @@
 # mpirun, Slurm (slurmctld, slurmd, munge on this host) for --launcher srun;
 # libssl-dev gives libcrypto (HMAC) to the build.  Without root the
 # namespace tests report SKIPPED (exit 77).
-#   PF_WITH_RAY=1 scripts/install-deps-cluster.sh   also PyPI `ray` for the
-#   --launcher ray test (large; without it that test is skipped).
+# PyPI `ray` (2.60.0) goes into its own venv, /opt/pf-ray-venv, for the
+# --launcher ray and cluster.ray test (about 1 min once; the test finds it
+# there).  PF_WITH_RAY=0 leaves it out, and that one test then says SKIPPED.
 set -euo pipefail
 
 SUDO=""
@@ -27,8 +28,13 @@ fi
 # sshd's privilege-separation directory (Debian creates it at boot only).
 $SUDO mkdir -p /run/sshd
 
-if [ "${PF_WITH_RAY:-0}" = 1 ] && ! python3 -c 'import ray' 2>/dev/null; then
-    echo "install-deps-cluster: installing ray (PyPI)"
-    python3 -m pip install -q 'ray[default]' 2>/dev/null ||
-        python3 -m pip install -q --break-system-packages 'ray[default]'
+if [ "${PF_WITH_RAY:-1}" = 1 ] && ! /opt/pf-ray-venv/bin/python -c 'import ray' 2>/dev/null; then
+    echo "install-deps-cluster: installing ray 2.60.0 (PyPI) into /opt/pf-ray-venv"
+    python3 -c 'import ensurepip' 2>/dev/null || {
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq --no-install-recommends python3-venv
+    }
+    $SUDO python3 -m venv /opt/pf-ray-venv
+    $SUDO /opt/pf-ray-venv/bin/pip install -q 'ray==2.60.0'
 fi

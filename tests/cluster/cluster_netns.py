@@ -289,7 +289,7 @@ def ray_python():
 def run_ray():
     py = ray_python()
     if not py:
-        print("skip ray run: Ray is not installed (PF_WITH_RAY=1 scripts/install-deps-cluster.sh)")
+        print("skip ray run: Ray is not installed (scripts/install-deps-cluster.sh installs it into /opt/pf-ray-venv)")
         return
     rayb = os.path.join(os.path.dirname(py), "ray")
     tmpdir = os.path.join(tmp, "ray")
@@ -568,7 +568,7 @@ def main():
     ray_only = "--ray" in sys.argv[2:]
     if ray_only and not ray_python():
         teardown()
-        skip("Ray is not installed (PF_WITH_RAY=1 scripts/install-deps-cluster.sh, or PF_TEST_RAY_PYTHON)")
+        skip("Ray is not installed (scripts/install-deps-cluster.sh installs it into /opt/pf-ray-venv, or PF_TEST_RAY_PYTHON)")
     try:
         setup()
         if ray_only:

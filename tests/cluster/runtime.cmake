@@ -26,7 +26,7 @@ pf_add_unit(test_cluster_nodelist ${CMAKE_CURRENT_LIST_DIR}/test_cluster_nodelis
 
 # --launcher ray and cluster.ray against a real Ray head + worker in two
 # namespaces (~30 s: Ray starts slowly).  Skipped when Ray is not installed
-# (PF_WITH_RAY=1 scripts/install-deps-cluster.sh, or PF_TEST_RAY_PYTHON=py).
+# (scripts/install-deps-cluster.sh puts it in /opt/pf-ray-venv, or PF_TEST_RAY_PYTHON=py).
 if(Python3_Interpreter_FOUND)
   add_test(NAME cluster_runtime_ray COMMAND ${Python3_EXECUTABLE}
            ${CMAKE_CURRENT_LIST_DIR}/cluster_netns.py $<TARGET_FILE:preflight> --ray)
