@@ -13,3 +13,7 @@ add_test(NAME real_server
                  $<TARGET_FILE:launch_driver> $<TARGET_FILE:preflight> ${CMAKE_CURRENT_BINARY_DIR}/real-server)
 set_tests_properties(real_server PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900)
 set_tests_properties(test_launch PROPERTIES LABELS "launch")
+
+# the processes of a multi-node launch (bench/launch_group.c)
+pf_add_unit(test_launch_group test_launch_group.c)
+set_tests_properties(test_launch_group PROPERTIES LABELS "launch;journey" TIMEOUT 60)
