@@ -197,7 +197,7 @@ int pf_cluster_main(int argc, char **argv)
         if (r > 0)
             continue;
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double d;
+        double d = 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             rc = PF_EXIT_OK;
@@ -359,7 +359,7 @@ int pf_cluster_main(int argc, char **argv)
         char *colon = strchr(bind, ':');
         if (colon) {
             *colon = 0;
-            double p;
+            double p = 0;
             if (num("--listen port", colon + 1, 0, 65535, &p))
                 goto out;
             co.port = (int)p;

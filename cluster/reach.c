@@ -96,7 +96,7 @@ int pf_reach_connect(const char *addr, int port, double timeout_s, pf_reach_resu
     if (fd_out)
         *fd_out = -1;
     struct sockaddr_storage ss;
-    socklen_t sl;
+    socklen_t sl = 0;
     if (pf_reach_sockaddr(addr, port, &ss, &sl, err) != 0)
         return -1;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -148,7 +148,7 @@ void pf_reach_source_for(const char *addr, char *src, size_t srclen)
 {
     src[0] = '\0';
     struct sockaddr_storage ss;
-    socklen_t sl;
+    socklen_t sl = 0;
     if (pf_reach_sockaddr(addr, 9, &ss, &sl, NULL) != 0)
         return;
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

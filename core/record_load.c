@@ -161,7 +161,7 @@ static int load_nodes(pf_run *run, const json_t *nodes, const char *what, pf_err
         snprintf(path, sizeof path, "nodes[%zu]", i);
         if (!json_is_object(jn))
             return pf_err_set(err, "%s: %s is %s, expected an object", what, path, type_name(jn));
-        const char *name, *address;
+        const char *name = NULL, *address = NULL;
         if (get_str(jn, "name", false, path, what, &name, err) ||
             get_str(jn, "address", true, path, what, &address, err))
             return -1;
@@ -193,7 +193,7 @@ static int load_nodes(pf_run *run, const json_t *nodes, const char *what, pf_err
 static int node_ref(pf_run *run, const json_t *jc, const char *key, const char *path, const char *what,
                     pf_node **out, pf_err *err)
 {
-    const char *name;
+    const char *name = NULL;
     if (get_str(jc, key, true, path, what, &name, err))
         return -1;
     *out = NULL;
@@ -212,9 +212,9 @@ static int load_checks(pf_run *run, const json_t *checks, const char *what, pf_e
         snprintf(path, sizeof path, "checks[%zu]", i);
         if (!json_is_object(jc))
             return pf_err_set(err, "%s: %s is %s, expected an object", what, path, type_name(jc));
-        const char *id, *status, *summary, *remedy;
+        const char *id = NULL, *status = NULL, *summary = NULL, *remedy = NULL;
         pf_node *node, *peer;
-        double duration;
+        double duration = -1;
         if (get_str(jc, "id", false, path, what, &id, err) ||
             get_str(jc, "status", false, path, what, &status, err) ||
             get_str(jc, "summary", false, path, what, &summary, err) ||
@@ -282,7 +282,7 @@ pf_run *pf_run_from_json_named(const json_t *root, const char *what, pf_err *err
 
     pf_run_meta m = {0};
     const char *reason;
-    bool complete;
+    bool complete = false;
     json_t *tool = need(root, "tool", "", what, err);
     if (!tool)
         return NULL;
