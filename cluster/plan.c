@@ -75,6 +75,7 @@ static void choose(const pf_run *run, const json_t *pairs, node_plan *np, size_t
                         "address"));
     long best_speed = -2;
     bool best_boot = false;
+    char *rejected = NULL; /* the candidates some peer could not reach: said only when none is proved */
     size_t i;
     json_t *ep;
     json_array_foreach(eps, i, ep) {
@@ -96,8 +97,7 @@ static void choose(const pf_run *run, const json_t *pairs, node_plan *np, size_t
             }
         }
         if (!ok) {
-            append(&np[k].why, "%s%s (%s): %s\n", np[k].why ? "" : "", addr,
-                   sget(ep, "ifname") ? sget(ep, "ifname") : "?", fails);
+            append(&rejected, "%s (%s): %s\n", addr, sget(ep, "ifname") ? sget(ep, "ifname") : "?", fails);
             free(fails);
             continue;
         }
@@ -111,8 +111,12 @@ static void choose(const pf_run *run, const json_t *pairs, node_plan *np, size_t
             best_boot = is_boot;
         }
     }
-    if (!np[k].addr && !np[k].why)
-        np[k].why = pf_xasprintf("%s offered no listener address to test (its agent's listen reply is missing)\n", name);
+    if (!np[k].addr)
+        np[k].why = rejected ? rejected
+                             : pf_xasprintf("%s offered no listener address to test (its agent's listen reply "
+                                            "is missing)\n", name);
+    else
+        free(rejected);
 }
 
 /* Write path atomically: temp file + rename. */
@@ -270,7 +274,7 @@ int pf_plan_write(const pf_run *merged, const char *dir, pf_err *err)
     json_int_t port = json_is_integer(json_object_get(cl, "port")) ? json_integer_value(json_object_get(cl, "port"))
                                                                      : 30000;
     const char *head_addr = np[0].addr;
-    for (size_t k = 0; k < nn && rc == 0; k++) {
+    for (size_t k = 0; k < nn && rc >= 0; k++) {
         const char *name = pf_node_name(np[k].node);
         bool proved = np[k].addr && !np[k].why;
         char *env = pf_xasprintf("# %s: stage %zu%s; written by `preflight plan`\n", name, k,

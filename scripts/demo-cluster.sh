@@ -282,12 +282,14 @@ if [ "$NO_CLUSTER" = 1 ]; then
 elif has_command plan; then
     if [ -f "$OUT/cluster.json" ]; then
         step plan "$PREFLIGHT" plan "$OUT/cluster.json" --out "$PLAN"
-        if [ "$STEP_RC" = 0 ]; then
+        if [ "$STEP_RC" = 0 ] && [ "$FAULT" = plan-not-applied ] &&
+            ! grep -qx 'NCCL_SOCKET_IFNAME==eth0' "$PLAN/n2.env"; then
+            # n2's stray second NIC is unreachable, but every peer reaches its
+            # eth0: the plan must prove eth0 for n2, not give up on the node
+            record plan FAIL "the plan did not prove n2's eth0: $(grep '^n2' "$PLAN/PLAN.txt")"
+            FAILED=1
+        elif [ "$STEP_RC" = 0 ]; then
             record plan ok "$PLAN"
-        elif [ "$FAULT" = plan-not-applied ] && [ "$STEP_RC" = 1 ]; then
-            # eth0 is reached by every peer (cluster.reach evidence), yet the
-            # planner proves nothing for n2 here: its gap, not this fault's
-            waiting plan "the plan proves no interface for n2 although every peer reaches its eth0 (planner, branch h4-pairs): $(grep -A1 '^n2' "$PLAN/PLAN.txt" | head -1)"
         else
             record plan FAIL "exit $STEP_RC, see $STEP_LOG"
             FAILED=1

@@ -136,6 +136,66 @@ static void test_plan_faults(void **state)
     pf_run_free(run);
 }
 
+/* A node with two candidate interfaces, the first of which no peer reaches
+ * (a stray NIC NCCL would pick by name): the plan proves the other one, and a
+ * node without any proved interface early in the pipeline does not stop the
+ * files of the nodes after it.  (Seen in the journey scenario: n2's enp1s0
+ * unreachable, its eth0 reached by every peer, and the plan said "NOTHING
+ * PROVED" for n2 and wrote nothing for n3 and n4.) */
+static void test_plan_second_candidate(void **state)
+{
+    (void)state;
+    const char *files[] = {"spark1.json", "spark2.json", "thor1.json", "thor2.json", NULL};
+    pf_run *run = merged(files, "pairs-ok.json");
+    json_t *pairs = pf_run_section(run, "pairs");
+    json_t *eps = json_object_get(json_object_get(json_object_get(pairs, "listen"), "thor1"), "endpoints");
+    assert_int_equal(json_array_insert_new(eps, 0, json_pack("{s:s,s:i,s:i,s:s,s:i,s:i}", "addr", "10.9.9.3", "tcp", 1,
+                                                          "udp", 2, "ifname", "enp9s0", "mtu", 1500,
+                                                          "speed_mbps", 100000)), 0);
+    size_t i;
+    json_t *pr;
+    json_array_foreach(json_object_get(pairs, "probes"), i, pr) {
+        if (strcmp(json_string_value(json_object_get(pr, "peer")), "thor1") == 0)
+            json_array_append_new(json_object_get(pr, "reach"),
+                                  json_pack("{s:s,s:i,s:s,s:s}", "addr", "10.9.9.3", "port", 1, "result",
+                                            "unreachable", "error", "Network is unreachable"));
+    }
+    char *d = tmpdir();
+    pf_err err = {{0}};
+    assert_int_equal(pf_plan_write(run, d, &err), 0);
+    char *p = pf_path_join(d, "thor1.env");
+    pf_env *e = pf_env_from_file(p, &err);
+    assert_non_null(e);
+    assert_string_equal(pf_env_get(e, "NCCL_SOCKET_IFNAME"), "=mgbe0_0");
+    pf_env_free(e);
+    free(p);
+    rmtree(d);
+
+    /* now spark2 (stage 1) has nothing proved: thor1 and thor2 still get files */
+    json_t *sp2 = json_object_get(json_object_get(json_object_get(pairs, "listen"), "spark2"), "endpoints");
+    json_array_clear(sp2);
+    json_array_append_new(sp2, json_pack("{s:s,s:i,s:i,s:s}", "addr", "10.9.9.2", "tcp", 1, "udp", 2, "ifname",
+                                         "enp9s0"));
+    free(d);
+    d = tmpdir();
+    assert_int_equal(pf_plan_write(run, d, &err), 1);
+    const char *after[] = {"thor1.env", "thor2.env", "thor2.ray-start.sh", "launch.sh", "PLAN.txt", NULL};
+    for (size_t k = 0; after[k]; k++) {
+        char *f = pf_path_join(d, after[k]);
+        assert_int_equal(access(f, F_OK), 0);
+        free(f);
+    }
+    char *plan = pf_path_join(d, "PLAN.txt");
+    char *txt = pf_read_file(plan, 1 << 20, NULL, NULL);
+    assert_non_null(strstr(txt, "spark2: NOTHING PROVED"));
+    assert_non_null(strstr(txt, "thor2: mgbe0_0"));
+    free(txt);
+    free(plan);
+    rmtree(d);
+    free(d);
+    pf_run_free(run);
+}
+
 static void test_plan_needs_pairs(void **state)
 {
     (void)state;
@@ -153,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_ok),
         cmocka_unit_test(test_plan_faults),
+        cmocka_unit_test(test_plan_second_candidate),
         cmocka_unit_test(test_plan_needs_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
