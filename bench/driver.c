@@ -332,6 +332,12 @@ void pf_drv_loop(pf_driver *d)
                 flags |= CURL_CSELECT_OUT;
             if (evs[i].events & EPOLLERR)
                 flags |= CURL_CSELECT_ERR;
+            /* stamp each socket as it is read: with many ready sockets the
+             * later ones are read tens of microseconds after epoll returned,
+             * and bytes that arrived meanwhile would get the earlier stamp
+             * (seen as events "received before they were sent" under load) */
+            if (i > 0)
+                d->stamp = pf_now();
             curl_multi_socket_action(d->multi, fd, flags, &running);
         }
         if (pf_now() >= d->curl_deadline) {
