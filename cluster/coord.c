@@ -969,16 +969,19 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
     pf_check *s = pf_check_add(c->run, NULL, "cluster.nccl");
     const pf_check *bad = NULL, *skip = NULL;
     size_t n = pf_run_check_count(c->run);
-    for (size_t k = first_check; k < n; k++) {
-        const pf_check *ck = pf_run_check(c->run, k);
-        if (ck == s || pf_check_node(ck))
-            continue;
-        pf_status st = pf_check_status(ck);
-        if (!bad && (st == PF_FAIL || st == PF_ERROR))
-            bad = ck;
-        if (!skip && st == PF_SKIP)
-            skip = ck;
-    }
+    /* the cluster-wide nccl.* first (they name the root cause), then a
+     * node's nccl.rank: any failure fails cluster.nccl */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = first_check; k < n; k++) {
+            const pf_check *ck = pf_run_check(c->run, k);
+            if (ck == s || (pf_check_node(ck) != NULL) != (pass == 1))
+                continue;
+            pf_status st = pf_check_status(ck);
+            if (!bad && (st == PF_FAIL || st == PF_ERROR))
+                bad = ck;
+            if (!skip && st == PF_SKIP && pass == 0 && strcmp(pf_check_id(ck), "nccl.transport") != 0)
+                skip = ck;
+        }
     json_object_set_new(pf_check_evidence(s), "nranks", json_integer(nranks));
     if (bad) {
         pf_check_set(s, PF_FAIL, "%s: %s", pf_check_id(bad), pf_check_summary(bad));

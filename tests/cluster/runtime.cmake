@@ -44,3 +44,12 @@ if(Python3_Interpreter_FOUND)
            ${CMAKE_CURRENT_LIST_DIR}/slurm_srun.py $<TARGET_FILE:preflight>)
   set_tests_properties(cluster_runtime_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60 RUN_SERIAL TRUE)
 endif()
+
+# cluster.nccl (preflight cluster --nccl) over the stand-in libnccl/libcuda of
+# tests/probes/nccl: a passing 3-node run, a rank that dies, a rank that hangs
+# past its deadline, bad flags.  Agents on this host (loopback), no root, ~8 s.
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_nccl COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_nccl.sh $<TARGET_FILE:preflight>
+           $<TARGET_FILE_DIR:pf_nccl_fake_tcp>)
+  set_tests_properties(cluster_nccl PROPERTIES TIMEOUT 60)
+endif()
