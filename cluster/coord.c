@@ -1091,6 +1091,9 @@ static void phase_nccl(coord *c)
     for (int r = 0; r < nr; r++)
         if (started[r] && c->n[idx[r]].st == N_JOINED)
             request(c, idx[r], json_pack("{s:s}", "type", "nccl_wait"));
+    /* each agent's deadline runs from its own nccl_start: wait that long
+     * from the last one, plus a margin for the kill and the reply */
+    c->phase_deadline = pf_now() + c->o->nccl_s + 10;
     pump(c, c->phase_deadline, none_in_flight);
     fail_in_flight(c, c->o->nccl_s + 10);
     json_t *ranks = json_array(), *nodes = json_array();
