@@ -23,6 +23,8 @@ endif()
 # Frames, HMAC, node lists and launcher command lines (unit tables).
 pf_add_unit(test_cluster_proto ${CMAKE_CURRENT_LIST_DIR}/test_cluster_proto.c)
 pf_add_unit(test_cluster_nodelist ${CMAKE_CURRENT_LIST_DIR}/test_cluster_nodelist.c)
+# nccl_start frames the agent refuses before forking (cluster/ncclop.h).
+pf_add_unit(test_cluster_ncclop ${CMAKE_CURRENT_LIST_DIR}/test_cluster_ncclop.c)
 
 # --launcher ray and cluster.ray against a real Ray head + worker in two
 # namespaces (~30 s: Ray starts slowly).  Skipped when Ray is not installed
