@@ -16,7 +16,18 @@
 set -u
 pf=$1 F=$2
 d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
+# The agents keep each rank's NCCL log in /tmp/preflight-agent-nccl.XXXXXX
+# (named in the record): remove those of this test's runs too.
+cleanup() {
+    for j in "$d"/*.json; do
+        [ -f "$j" ] && python3 -c 'import json,sys,os
+for r in json.load(open(sys.argv[1])).get("nccl", {}).get("ranks", []):
+    f = r.get("log_file") or ""
+    if f.startswith("/tmp/preflight-agent-nccl."): print(os.path.dirname(f))' "$j"
+    done | while read -r x; do rm -rf "$x"; done
+    rm -rf "$d"
+}
+trap cleanup EXIT
 fails=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
