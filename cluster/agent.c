@@ -32,6 +32,7 @@
 #include "probes/context.h"
 #include "probes/registry.h"
 
+#include "cluster/ncclop.h"
 #include "cluster/pairtest.h"
 
 typedef struct agent {
@@ -44,6 +45,7 @@ typedef struct agent {
     int fd;
     double keepalive_s;
     pf_pair_listener *listener;
+    pf_ncclop *nccl;          /* the NCCL rank between nccl_start and nccl_wait */
 } agent;
 
 static void usage(FILE *f)
@@ -436,6 +438,12 @@ static int serve(agent *a)
             reply = op_listen(a, m);
         } else if (strcmp(t, "probe") == 0) {
             reply = op_probe(a, m);
+        } else if (strcmp(t, "nccl_start") == 0) {
+            pf_ncclop_kill(a->nccl); /* a second start replaces a forgotten rank */
+            a->nccl = pf_ncclop_start(m, a->fd, &reply);
+        } else if (strcmp(t, "nccl_wait") == 0) {
+            reply = pf_ncclop_wait(a->nccl);
+            a->nccl = NULL;
         } else if (strcmp(t, "unlisten") == 0) {
             close_listener(a);
             reply = json_pack("{s:b}", "ok", 1);
@@ -543,6 +551,7 @@ int pf_agent_main(int argc, char **argv)
     else
         rc = serve(&a);
     close_listener(&a);
+    pf_ncclop_kill(a.nccl);
     close(a.fd);
     return rc;
 }

@@ -11,6 +11,9 @@
  *   listen {req}                   open pair-test listeners (cluster/pairtest.h)
  *   probe {req}                    run pair tests towards one peer
  *   unlisten                       close the listeners
+ *   nccl_start {rank, nranks, ...} start this node's NCCL rank in a child
+ *                                  process (rank 0 answers with its unique id)
+ *   nccl_wait                      that rank's result, by its deadline (ncclop.h)
  *   ping                           nothing (keeps the idle deadline fresh)
  *   bye                            close everything and exit 0
  *

@@ -14,6 +14,7 @@
 #include "cluster/launcher.h"
 #include "cluster/nodelist.h"
 #include "core/proc.h"
+#include "probes/nccl/nccl_flags.h"
 #include "probes/probe_flags.h"
 #include "reports/cluster_table.h"
 #include "reports/output.h"
@@ -58,6 +59,11 @@ static void usage(FILE *f)
             "  --ports P,P,...       ports the launch needs, held open on every node and probed from\n"
             "                        every peer (e.g. 6379,8265 for Ray, the server's port)\n"
             "  --plan DIR            write the per-node env files and launch lines (preflight plan)\n"
+            "NCCL (cluster.nccl; off unless --nccl: it needs a GPU and NCCL on every node):\n"
+            "  --nccl                run NCCL itself, one rank per node in pipeline order: the hand-offs\n"
+            "                        stage i -> i+1, all-reduce and all-gather sweeps (see preflight nccl)\n"
+            "  --nccl-timeout S      each rank's deadline; a rank still running is killed and named (default 60)\n"
+            "%s"
             "Node checks (as in preflight check; hostfile keys override per node):\n"
             "  --arch X.Y  --venv DIR  --model DIR  --pp N  --mem-fraction-static F  --timeout S\n"
             "  --only ID[,ID...]\n"
@@ -66,7 +72,7 @@ static void usage(FILE *f)
             "\n"
             "Exit codes: 0 no failures, 1 a check failed (a node that did not take part fails\n"
             "cluster.nodes), 2 usage or configuration error, 3 the run could not complete.\n",
-            pf_output_flags_help());
+            pf_ncclflags_help(), pf_output_flags_help());
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -182,7 +188,7 @@ int pf_cluster_main(int argc, char **argv)
     pf_strv ssh_opts = {0}, agent_args = {0};
     const char *hosts = NULL, *hostfile = NULL, *launcher = NULL, *tmpl = NULL, *listen = NULL;
     const char *agent_path = NULL, *only = NULL, *secret_file = NULL, *ray_address = NULL;
-    bool use_ray = false;
+    bool use_ray = false, nccl_flag_seen = false;
     char *bind = NULL, *helper = NULL;
     const char *python = getenv("PF_RAY_PYTHON") ? getenv("PF_RAY_PYTHON") : "python3";
     json_t *raynodes = NULL;
@@ -196,6 +202,14 @@ int pf_cluster_main(int argc, char **argv)
             goto out;
         if (r > 0)
             continue;
+        /* the NCCL probe's own rows (nccl_flags.h), as preflight nccl has them */
+        r = pf_ncclflags_take("cluster", &co.nccl_flags, argc, argv, &i);
+        if (r < 0)
+            goto out;
+        if (r > 0) {
+            nccl_flag_seen = true;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         double d = 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -206,6 +220,9 @@ int pf_cluster_main(int argc, char **argv)
             use_ray = true;
             if (v && v[0] != '-')
                 ray_address = argv[++i];
+            continue;
+        } else if (strcmp(a, "--nccl") == 0) {
+            co.nccl = true;
             continue;
         } else if (strcmp(a, "--no-pairs") == 0) {
             co.pairs = false;
@@ -218,7 +235,8 @@ int pf_cluster_main(int argc, char **argv)
         static const char *const valued[] = {"--hosts", "--hostfile", "--launcher", "--exec-template", "-o",
                                              "--agent-path", "--listen", "--join-timeout", "--checks-timeout",
                                              "--pairs-timeout", "--keepalive", "--bw-seconds", "--bw-streams",
-                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", "--python", NULL};
+                                             "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", "--python",
+                                             "--nccl-timeout", NULL};
         bool known = false;
         for (const char *const *k = valued; *k; k++)
             known |= strcmp(a, *k) == 0;
@@ -281,6 +299,8 @@ int pf_cluster_main(int argc, char **argv)
             double lo = 0.1, hi = 3600;
             if (strcmp(a, "--bw-streams") == 0)
                 lo = 1, hi = 16;
+            if (strcmp(a, "--nccl-timeout") == 0)
+                lo = 1, hi = 86400;
             if (num(a, v, lo, hi, &d))
                 goto out;
             if (strcmp(a, "--join-timeout") == 0)
@@ -295,11 +315,36 @@ int pf_cluster_main(int argc, char **argv)
                 co.auth_s = d;
             else if (strcmp(a, "--bw-seconds") == 0)
                 co.bw_seconds = d;
+            else if (strcmp(a, "--nccl-timeout") == 0) {
+                co.nccl_s = d;
+                nccl_flag_seen = true;
+            }
             else
                 co.bw_streams = (int)d;
         }
     }
 
+    if (nccl_flag_seen && !co.nccl) {
+        rc = bad("the NCCL flags (--libnccl, -b, --nccl-timeout, ...) need --nccl");
+        goto out;
+    }
+    if (co.nccl) {
+        /* the size range is checked here, before anything is launched */
+        pf_ncclrank_opts ro = {0};
+        uint64_t sizes[PF_NCCL_MAX_SIZES];
+        pf_err ne = {{0}};
+        if (pf_ncclflags_apply(&co.nccl_flags, 2, &ro, sizes, &ne) < 0) {
+            rc = bad("%s", ne.msg);
+            goto out;
+        }
+        const char *libs[] = {co.nccl_flags.libnccl, co.nccl_flags.libcuda};
+        for (int k = 0; k < 2; k++)
+            if (libs[k] && libs[k][0] != '/') {
+                rc = bad("--%s '%s' must be an absolute path (the same path on every node)", k ? "libcuda" : "libnccl",
+                         libs[k]);
+                goto out;
+            }
+    }
     if ((hosts != NULL) + (hostfile != NULL) + use_ray > 1) {
         rc = bad("give one of --hosts, --hostfile, --ray");
         goto out;

@@ -34,6 +34,8 @@
 #include "cluster/proto.h"
 
 #include "cluster/judge.h"
+#include "probes/nccl/nccl_judge.h"
+#include "probes/nccl/nccl_sweep.h"
 
 enum nstate { N_WAITING, N_JOINED, N_FAILED, N_DONE };
 
@@ -105,6 +107,8 @@ void pf_coord_opts_init(pf_coord_opts *o)
     o->bw_seconds = 0.5;
     o->bw_bytes = 512.0 * 1024 * 1024;
     o->bw_streams = 1;
+    pf_ncclflags_init(&o->nccl_flags);
+    o->nccl_s = 60;
 }
 
 static void logf_(coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -880,9 +884,272 @@ static void phase_pairs(coord *c, json_t *results)
     fail_in_flight(c, 5);
 }
 
-/* h6-nccl's cluster.nccl (a two-rank NCCL run between neighbours) plugs in
- * here: after the pair tests, before the judge, with every node joined. */
-static void phase_nccl(coord *c) { (void)c; }
+/* cluster.nccl: one NCCL rank per joined node, ranks in pipeline order
+ * (stage 0 = rank 0), run by each agent in a child process (ncclop.h).
+ *
+ *   nccl_start to rank 0 -> its unique id comes back in the reply
+ *   nccl_start {uid} to ranks 1..n-1 (the id relayed, never interpreted)
+ *   nccl_wait to every started rank -> one result each
+ *
+ * Each agent enforces the rank's deadline (nccl_s) and kills its child; the
+ * phase's own deadline is nccl_s + 10 s, after which an agent that has not
+ * answered is failed like in any phase.  A rank that could not take part
+ * (refused, its agent died, rank 0 had no id for it) gets a result that
+ * says so, so the judge (nccl_judge.h) names it: the section "nccl" and the
+ * checks nccl.* (cluster-wide), nccl.rank (per node) and cluster.nccl. */
+static json_t *nccl_start_msg(coord *c, int i, int rank, int nranks, const uint64_t *sizes, int nsizes,
+                              const pf_ncclrank_opts *ro)
+{
+    const pf_ncclflags *f = &c->o->nccl_flags;
+    const cnode *n = &c->n[i];
+    json_t *sz = json_array(), *p2p = json_array();
+    for (int k = 0; k < nsizes; k++)
+        json_array_append_new(sz, json_integer((json_int_t)sizes[k]));
+    for (int k = 0; k < ro->n_p2p; k++)
+        json_array_append_new(p2p, json_pack("{s:s,s:I}", "name", ro->p2p_name[k], "bytes", (json_int_t)ro->p2p_bytes[k]));
+    json_t *m = json_pack("{s:s,s:i,s:i,s:o,s:o,s:b,s:i,s:i,s:f,s:f,s:f}", "type", "nccl_start", "rank", rank, "nranks",
+                          nranks, "sizes", sz, "p2p", p2p, "allgather", ro->allgather, "iters", ro->iters, "warmup",
+                          ro->warmup, "init_timeout_s", f->init_timeout_s, "op_timeout_s", f->op_timeout_s, "deadline_s",
+                          c->o->nccl_s);
+    if (f->libnccl)
+        json_object_set_new(m, "libnccl", json_string(f->libnccl));
+    if (f->libcuda)
+        json_object_set_new(m, "libcuda", json_string(f->libcuda));
+    const char *venv = n->spec->venv ? n->spec->venv : json_string_value(json_object_get(c->o->flags, "venv"));
+    if (venv)
+        json_object_set_new(m, "venv", json_string(venv));
+    if (n->spec->env_file) {
+        char *e = pf_xasprintf("file:%s", n->spec->env_file);
+        json_object_set_new(m, "env", json_string(e));
+        free(e);
+    }
+    return m;
+}
+
+/* The result of a rank that could not report one itself. */
+static json_t *nccl_missing(int rank, int nranks, const char *phase, const char *kind, const char *msg)
+{
+    pf_ncclrank_opts ro = {.rank = rank, .nranks = nranks};
+    json_t *j = pf_ncclrank_load_failure(&ro, phase, msg);
+    json_object_set_new(json_object_get(j, "failure"), "kind", json_string(kind));
+    pf_nccljudge_annotate(j, NULL);
+    return j;
+}
+
+static void nccl_rank_check(coord *c, int i, const json_t *r)
+{
+    pf_check *ck = pf_check_add(c->run, c->n[i].rn, "nccl.rank");
+    json_int_t rank = json_integer_value(json_object_get(r, "rank"));
+    json_object_set_new(pf_check_evidence(ck), "rank", json_integer(rank));
+    json_object_set(pf_check_evidence(ck), "log_file", json_object_get(r, "log_file") ? json_object_get(r, "log_file")
+                                                                                       : json_null());
+    if (json_is_true(json_object_get(r, "ok"))) {
+        pf_check_set(ck, PF_PASS, "rank %lld of %lld: every step done and checked (init %.2f s)", (long long)rank,
+                     (long long)json_integer_value(json_object_get(r, "nranks")),
+                     json_number_value(json_object_get(r, "init_s")));
+        return;
+    }
+    const json_t *d = json_object_get(r, "diagnosis");
+    const json_t *f = json_object_get(r, "failure");
+    const char *ev = json_string_value(json_object_get(d, "evidence"));
+    if (!ev || !*ev)
+        ev = json_string_value(json_object_get(f, "message"));
+    pf_check_set(ck, json_is_true(json_object_get(d, "skip")) ? PF_SKIP : PF_FAIL, "rank %lld failed in %s: %s%s%s%s",
+                 (long long)rank, json_string_value(json_object_get(r, "phase")),
+                 json_string_value(json_object_get(d, "what")) ? json_string_value(json_object_get(d, "what")) : "failed",
+                 ev ? " -- \"" : "", ev ? ev : "", ev ? "\"" : "");
+    if (json_string_value(json_object_get(d, "remedy")))
+        pf_check_remedy(ck, "%s", json_string_value(json_object_get(d, "remedy")));
+    json_object_set(pf_check_evidence(ck), "diagnosis", d ? (json_t *)d : json_null());
+}
+
+/* cluster.nccl: the verdict over the nccl.* checks just added. */
+static void nccl_summary(coord *c, size_t first_check, const json_t *section, int nranks)
+{
+    pf_check *s = pf_check_add(c->run, NULL, "cluster.nccl");
+    const pf_check *bad = NULL, *skip = NULL;
+    size_t n = pf_run_check_count(c->run);
+    /* the cluster-wide nccl.* first (they name the root cause), then a
+     * node's nccl.rank: any failure fails cluster.nccl */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = first_check; k < n; k++) {
+            const pf_check *ck = pf_run_check(c->run, k);
+            if (ck == s || (pf_check_node(ck) != NULL) != (pass == 1))
+                continue;
+            pf_status st = pf_check_status(ck);
+            if (!bad && (st == PF_FAIL || st == PF_ERROR))
+                bad = ck;
+            if (!skip && st == PF_SKIP && pass == 0 && strcmp(pf_check_id(ck), "nccl.transport") != 0)
+                skip = ck;
+        }
+    json_object_set_new(pf_check_evidence(s), "nranks", json_integer(nranks));
+    if (bad) {
+        pf_check_set(s, PF_FAIL, "%s: %s", pf_check_id(bad), pf_check_summary(bad));
+        if (pf_check_remedy_text(bad))
+            pf_check_remedy(s, "%s", pf_check_remedy_text(bad));
+        return;
+    }
+    if (skip) {
+        pf_check_set(s, PF_SKIP, "%s: %s", pf_check_id(skip), pf_check_summary(skip));
+        return;
+    }
+    const json_t *p2p = json_object_get(section, "p2p"), *ar = json_object_get(section, "all_reduce");
+    const json_t *last = json_array_get(ar, json_array_size(ar) ? json_array_size(ar) - 1 : 0);
+    double p2p_min = -1;
+    size_t k;
+    const json_t *row;
+    json_array_foreach(p2p, k, row) {
+        double g = json_number_value(json_object_get(row, "gbps"));
+        if (p2p_min < 0 || g < p2p_min)
+            p2p_min = g;
+    }
+    char sz[32] = "?";
+    pf_ncclsweep_size_str((uint64_t)json_integer_value(json_object_get(last, "bytes")), sz, sizeof sz);
+    pf_check_set(s, PF_PASS,
+                 "NCCL ran across %d node%s in pipeline order: %zu hand-off%s checked (slowest %.2f GB/s), "
+                 "all-reduce busbw %.2f GB/s at %s",
+                 nranks, nranks == 1 ? "" : "s", json_array_size(p2p), json_array_size(p2p) == 1 ? "" : "s",
+                 p2p_min < 0 ? 0 : p2p_min, json_number_value(json_object_get(last, "busbw")), sz);
+}
+
+static void phase_nccl(coord *c)
+{
+    if (!c->o->nccl)
+        return;
+    double t = pf_now();
+    int *idx = pf_xcalloc(c->nn + 1, sizeof *idx);
+    int nr = 0;
+    for (size_t i = 0; i < c->nn; i++)
+        if (c->n[i].st == N_JOINED)
+            idx[nr++] = (int)i;
+    phase_begin(c, "nccl", c->o->nccl_s + 10);
+    size_t first_check = pf_run_check_count(c->run);
+    if (nr == 0) {
+        pf_check *s = pf_check_add(c->run, NULL, "cluster.nccl");
+        pf_check_set(s, PF_SKIP, "no node is left to run NCCL on");
+        free(idx);
+        phase_end(c, t);
+        return;
+    }
+    pf_ncclrank_opts ro = {0};
+    uint64_t sizes[PF_NCCL_MAX_SIZES];
+    pf_err err = {{0}};
+    int nsizes = pf_ncclflags_apply(&c->o->nccl_flags, nr, &ro, sizes, &err);
+    if (nsizes < 0)
+        nsizes = 0; /* the command line was checked for the node count; fewer joined */
+    json_t **res = pf_xcalloc((size_t)nr, sizeof *res);
+    bool *started = pf_xcalloc((size_t)nr, sizeof *started), no_uid = false;
+
+    /* rank 0 first: its reply carries the unique id */
+    logf_(c, "nccl: %d rank%s, rank 0 on %s", nr, nr == 1 ? "" : "s", c->n[idx[0]].spec->name);
+    request(c, idx[0], nccl_start_msg(c, idx[0], 0, nr, sizes, nsizes, &ro));
+    pump(c, pf_now() + c->o->nccl_flags.init_timeout_s + 15, none_in_flight);
+    fail_in_flight(c, c->o->nccl_flags.init_timeout_s + 15);
+    char *uid = NULL;
+    const char *e0 = NULL;
+    if (c->n[idx[0]].st == N_JOINED && reply_ok(&c->n[idx[0]], &e0)) {
+        started[0] = true;
+        const char *u = json_string_value(json_object_get(c->n[idx[0]].reply, "uid"));
+        if (u && strlen(u) == 256)
+            uid = pf_xstrdup(u);
+    } else {
+        char *m = pf_xasprintf("rank 0's agent could not start it: %s",
+                               c->n[idx[0]].st == N_JOINED ? e0 : c->n[idx[0]].why);
+        res[0] = nccl_missing(0, nr, "load", "error", m);
+        free(m);
+    }
+    no_uid = !uid;
+    for (int r = 1; r < nr; r++) {
+        if (!uid) {
+            char *m = pf_xasprintf("not started: rank 0 (%s) has no NCCL unique id to share",
+                                   c->n[idx[0]].spec->name);
+            res[r] = nccl_missing(r, nr, "bootstrap", "error", m);
+            free(m);
+            continue;
+        }
+        json_t *m = nccl_start_msg(c, idx[r], r, nr, sizes, nsizes, &ro);
+        json_object_set_new(m, "uid", json_string(uid));
+        request(c, idx[r], m);
+    }
+    free(uid);
+    pump(c, pf_now() + 15, none_in_flight);
+    fail_in_flight(c, 15);
+    for (int r = 1; r < nr; r++) {
+        const char *e = NULL;
+        if (res[r])
+            continue;
+        if (c->n[idx[r]].st == N_JOINED && reply_ok(&c->n[idx[r]], &e)) {
+            started[r] = true;
+        } else {
+            char *m = pf_xasprintf("the agent could not start this rank: %s",
+                                   c->n[idx[r]].st == N_JOINED ? e : c->n[idx[r]].why);
+            res[r] = nccl_missing(r, nr, "load", "error", m);
+            free(m);
+        }
+    }
+    /* every started rank: its result, by the deadline its agent enforces */
+    for (int r = 0; r < nr; r++)
+        if (started[r] && c->n[idx[r]].st == N_JOINED)
+            request(c, idx[r], json_pack("{s:s}", "type", "nccl_wait"));
+    /* each agent's deadline runs from its own nccl_start: wait that long
+     * from the last one, plus a margin for the kill and the reply */
+    c->phase_deadline = pf_now() + c->o->nccl_s + 10;
+    pump(c, c->phase_deadline, none_in_flight);
+    fail_in_flight(c, c->o->nccl_s + 10);
+    json_t *ranks = json_array(), *nodes = json_array();
+    for (int r = 0; r < nr; r++) {
+        cnode *n = &c->n[idx[r]];
+        const char *e = NULL;
+        json_t *j = res[r];
+        if (!j && n->st == N_JOINED && reply_ok(n, &e) && json_is_object(json_object_get(n->reply, "result")))
+            j = json_incref(json_object_get(n->reply, "result"));
+        if (!j) {
+            char *m = pf_xasprintf("no result from this rank's agent: %s", n->st == N_JOINED ? (e ? e : "no reply") : n->why);
+            j = nccl_missing(r, nr, "load", "died", m);
+            free(m);
+        }
+        /* the judge names ranks by "host": the node's name in this run */
+        if (json_is_string(json_object_get(j, "host")))
+            json_object_set(j, "hostname", json_object_get(j, "host"));
+        json_object_set_new(j, "host", json_string(n->spec->name));
+        json_object_set_new(j, "node", json_string(n->spec->name));
+        json_array_append_new(ranks, j);
+        json_array_append_new(nodes, json_string(n->spec->name));
+    }
+    if (no_uid) {
+        /* The others never ran: rank 0's failure is the one to read, and
+         * when rank 0 skips (no GPU there) so do they. */
+        const json_t *d0 = json_object_get(json_array_get(ranks, 0), "diagnosis");
+        for (int r = 1; r < nr; r++) {
+            json_t *d = json_object_get(json_array_get(ranks, (size_t)r), "diagnosis");
+            if (!json_is_object(d))
+                continue;
+            json_object_set_new(d, "cause", json_string("not_started"));
+            json_object_set_new(d, "stage", json_string("bootstrap"));
+            json_object_set_new(d, "what", json_string("not started: rank 0 produced no NCCL unique id"));
+            json_object_set_new(d, "remedy", json_string("Fix rank 0's failure first (nccl.init names it)."));
+            json_object_set_new(d, "skip", json_boolean(json_is_true(json_object_get(d0, "skip"))));
+        }
+    }
+    json_t *section = pf_nccljudge_section(ranks);
+    json_object_set_new(section, "nodes", nodes);
+    json_object_set_new(section, "wall_s", json_real(pf_now() - t));
+    json_object_set_new(section, "deadline_s", json_real(c->o->nccl_s));
+    pf_nccljudge_plan plan = {0};
+    pf_nccljudge_checks(c->run, NULL, section, NULL, &plan);
+    for (int r = 0; r < nr; r++)
+        if (c->n[idx[r]].rn)
+            nccl_rank_check(c, idx[r], json_array_get(ranks, (size_t)r));
+    nccl_summary(c, first_check, section, nr);
+    pf_run_set_section(c->run, "nccl", section);
+    json_decref(ranks);
+    free(res);
+    free(started);
+    free(idx);
+    logf_(c, "nccl: done in %.2f s", pf_now() - t);
+    phase_end(c, t);
+}
+
 
 /* ---- the run ------------------------------------------------------------ */
 

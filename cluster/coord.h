@@ -3,7 +3,8 @@
  *
  *   join+auth -> run_checks on all -> listen on all -> probe pairs
  *   (reach/mtu/gloo all pairs, bandwidth between pipeline neighbours)
- *   -> [nccl hook] -> judge -> plan -> bye
+ *   -> nccl (--nccl: one NCCL rank per node, pipeline order) -> judge
+ *   -> plan -> bye
  *
  * Every phase has a deadline.  A node that never joins, whose agent dies or
  * hangs, is marked failed with the reason (the launcher's own words when it
@@ -28,6 +29,7 @@
 #include "cluster/launcher.h"
 #include "cluster/nodelist.h"
 #include "core/record.h"
+#include "probes/nccl/nccl_flags.h"
 
 typedef struct pf_coord_opts {
     const char *bind_addr;     /* NULL: all addresses */
@@ -47,6 +49,9 @@ typedef struct pf_coord_opts {
     int bw_streams;            /* default 1 */
     int ports[16];             /* --ports: fixed ports the launch needs (Ray 6379, 8265, the server's) */
     size_t nports;
+    bool nccl;                 /* --nccl: run the NCCL phase (cluster.nccl, nccl.*) */
+    pf_ncclflags nccl_flags;   /* its libraries, sizes and per-rank deadlines (borrowed strings) */
+    double nccl_s;             /* every rank's result, the deadline each agent enforces (default 60) */
     const char *plan_dir;      /* --plan DIR, NULL: none */
     const char *secret_file;   /* manual launcher: write the secret here (0600) */
     FILE *log;                 /* progress lines, NULL: quiet */

@@ -30,7 +30,8 @@
 #define PF_PROTO_MAX_PREAUTH 4096u
 
 /* The known frame types ("hello", "auth", "auth_ok", "run_checks",
- * "listen", "probe", "unlisten", "reply", "ping", "bye", "error"). */
+ * "listen", "probe", "unlisten", "nccl_start",
+ * "nccl_wait", "reply", "ping", "bye", "error"). */
 bool pf_proto_type_known(const char *type);
 /* Validate a decoded frame: a JSON object whose "type" is known.  Returns
  * the type (borrowed) or NULL with err set. */

@@ -11,6 +11,7 @@
 #include "probes/context.h"
 #include "probes/nccl/libnccl.h"
 #include "probes/nccl/nccl_envfile.h"
+#include "probes/nccl/nccl_flags.h"
 #include "probes/nccl/nccl_judge.h"
 #include "probes/nccl/nccl_local.h"
 #include "probes/nccl/nccl_pcap.h"
@@ -35,25 +36,15 @@ static void usage(FILE *f)
             "                          separate hosts and use the network transport (default on;\n"
             "                          --no-hostid turns it off)\n"
             "  --venv DIR              the server's Python environment: its libnccl is used\n"
-            "  --libnccl PATH          this libnccl.so.2 instead\n"
-            "  --libcuda PATH          this CUDA driver library (default libcuda.so.1)\n"
             "  --env-file FILE         NAME=value lines (e.g. from `preflight plan`) set in every rank\n"
             "  --fallback-env FILE     then run again (all-reduce up to 4M) with these variables added,\n"
             "                          e.g. NCCL_IB_DISABLE=1, to prove the fallback works (nccl.fallback)\n"
-            "  -b SIZE, -e SIZE, -f N  sweep sizes from -b to -e, times -f (default 1K, 256M, 4)\n"
-            "  -n N, -w N              timed iterations (at most; default 20) and warm-up calls (2)\n"
-            "  --no-allgather          all-reduce only\n"
-            "  --hidden N              model hidden size for the pipeline hand-offs (default 4096)\n"
-            "  --dtype-bytes N         bytes per activation element (default 2: bf16)\n"
-            "  --chunked-prefill-size N  tokens of a prefill chunk (default 8192, as SGLang)\n"
-            "  --decode-batch N        tokens of a decode step (default 1)\n"
+            "%s"
             "  --expect-ifname LIST    the interfaces the plan expects NCCL to use (net.nccl_ifname)\n"
             "  --expect-transport T    NET/Socket, NET/IB, P2P or SHM (net.transport's prediction)\n"
             "  --min-busbw GBPS        all-reduce busbw required at the largest size\n"
             "  --capture IF[,IF...]    count the probe's TCP traffic per interface (libpcap; needs\n"
             "                          CAP_NET_RAW, else skipped with the reason)\n"
-            "  --init-timeout S        bootstrap + init deadline per rank (default 20)\n"
-            "  --op-timeout S          deadline of each step (default 20)\n"
             "  --deadline S            backstop for the whole run (default 120)\n"
             "  --log-dir DIR           keep NCCL's per-rank logs here (default: a new /tmp dir)\n"
             "  --inject-absent-rank R  never start rank R (verification: a rank that never joins)\n"
@@ -63,7 +54,7 @@ static void usage(FILE *f)
             "  -h, --help              this text\n"
             "\n"
             "Exit codes: 0 all checks pass, 1 a check failed, 2 usage, 3 incomplete.\n",
-            pf_output_flags_help());
+            pf_ncclflags_help(), pf_output_flags_help());
 }
 
 static int need(int argc, char **argv, int i)
@@ -179,20 +170,23 @@ int pf_nccl_main(int argc, char **argv)
     pf_probe_opts_init(&po);
     pf_strv env = {0}, envfiles = {0};
     int rc = PF_EXIT_USAGE;
-    double ranks = 2, device = 0, factor = 4, iters = 20, warm = 2, hidden = 4096, dbytes = 2, prefill = 8192,
-           decode = 1, init_to = 20, op_to = 20, deadline = 120, min_busbw = 0, absent = -1, killr = -1,
-           kill_after = 0.5;
-    uint64_t bmin = 1024, bmax = 256ull << 20;
-    bool hostid = true, allgather = true;
+    double ranks = 2, device = 0, deadline = 120, min_busbw = 0, absent = -1, killr = -1, kill_after = 0.5;
+    bool hostid = true;
+    pf_ncclflags nf;
+    pf_ncclflags_init(&nf);
     const char *fallback = NULL;
-    const char *libnccl = NULL, *libcuda = NULL, *expect_if = NULL, *expect_tr = NULL, *capture = NULL,
-               *log_dir = NULL;
+    const char *expect_if = NULL, *expect_tr = NULL, *capture = NULL, *log_dir = NULL;
     char tmpdir[64] = "";
     pf_err err = {{0}};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = pf_probe_take_flag("nccl", &oo, &po, PF_PF_VENV, argc, argv, &i);
+        if (r < 0)
+            goto out;
+        if (r > 0)
+            continue;
+        r = pf_ncclflags_take("nccl", &nf, argc, argv, &i);
         if (r < 0)
             goto out;
         if (r > 0)
@@ -209,29 +203,14 @@ int pf_nccl_main(int argc, char **argv)
         } else if (!strcmp(a, "--hostid-per-rank")) {
             hostid = true;
             continue;
-        } else if (!strcmp(a, "--no-allgather")) {
-            allgather = false;
-            continue;
-        } else if (!strcmp(a, "-b") || !strcmp(a, "-e")) {
-            if (need(argc, argv, i) || pf_ncclsweep_parse_size(argv[i + 1], !strcmp(a, "-b") ? &bmin : &bmax, &err)) {
-                if (err.msg[0])
-                    fprintf(stderr, "preflight nccl: %s: %s\n", a, err.msg);
-                goto out;
-            }
-            i++;
-            continue;
-        } else if (!strcmp(a, "--libnccl") || !strcmp(a, "--libcuda") || !strcmp(a, "--env-file") ||
+        } else if (!strcmp(a, "--env-file") ||
                    !strcmp(a, "--fallback-env") ||
                    !strcmp(a, "--expect-ifname") || !strcmp(a, "--expect-transport") || !strcmp(a, "--capture") ||
                    !strcmp(a, "--log-dir")) {
             if (need(argc, argv, i))
                 goto out;
             const char *v = argv[++i];
-            if (!strcmp(a, "--libnccl"))
-                libnccl = v;
-            else if (!strcmp(a, "--libcuda"))
-                libcuda = v;
-            else if (!strcmp(a, "--env-file"))
+            if (!strcmp(a, "--env-file"))
                 pf_strv_push(&envfiles, v);
             else if (!strcmp(a, "--fallback-env"))
                 fallback = v;
@@ -246,15 +225,6 @@ int pf_nccl_main(int argc, char **argv)
             continue;
         } else if (!strcmp(a, "--ranks")) dv = &ranks, lo = 1, hi = 64;
         else if (!strcmp(a, "--device")) dv = &device, hi = 63;
-        else if (!strcmp(a, "-f")) dv = &factor, lo = 2, hi = 1024;
-        else if (!strcmp(a, "-n")) dv = &iters, lo = 1, hi = 100000;
-        else if (!strcmp(a, "-w")) dv = &warm, lo = 1, hi = 1000;
-        else if (!strcmp(a, "--hidden")) dv = &hidden, lo = 1, hi = 1 << 20;
-        else if (!strcmp(a, "--dtype-bytes")) dv = &dbytes, lo = 1, hi = 8;
-        else if (!strcmp(a, "--chunked-prefill-size")) dv = &prefill, lo = 1, hi = 1 << 20;
-        else if (!strcmp(a, "--decode-batch")) dv = &decode, lo = 1, hi = 1 << 16;
-        else if (!strcmp(a, "--init-timeout")) dv = &init_to, lo = 0.1, hi = 3600;
-        else if (!strcmp(a, "--op-timeout")) dv = &op_to, lo = 0.1, hi = 3600;
         else if (!strcmp(a, "--deadline")) dv = &deadline, lo = 1, hi = 86400;
         else if (!strcmp(a, "--min-busbw")) dv = &min_busbw, hi = 1e6;
         else if (!strcmp(a, "--inject-absent-rank")) dv = &absent, hi = 63;
@@ -277,8 +247,9 @@ int pf_nccl_main(int argc, char **argv)
             fprintf(stderr, "preflight nccl: %s\n", err.msg);
             goto out;
         }
+    pf_nccllocal_opts lo_ = {0};
     uint64_t sizes[PF_NCCL_MAX_SIZES];
-    int nsizes = pf_ncclsweep_sizes(bmin, bmax, (unsigned)factor, (int)ranks, sizes, PF_NCCL_MAX_SIZES, &err);
+    int nsizes = pf_ncclflags_apply(&nf, (int)ranks, &lo_.rank, sizes, &err);
     if (nsizes < 0) {
         fprintf(stderr, "preflight nccl: %s\n", err.msg);
         goto out;
@@ -312,8 +283,8 @@ int pf_nccl_main(int argc, char **argv)
     /* The library the server will load. */
     char libpath[1024] = "";
     json_t *libj = NULL;
-    if (libnccl) {
-        pf_strlcpy(libpath, libnccl, sizeof libpath);
+    if (nf.libnccl) {
+        pf_strlcpy(libpath, nf.libnccl, sizeof libpath);
     } else {
         pf_probe_ctx ctx;
         pf_ctx_init(&ctx, &po, run, node);
@@ -344,24 +315,8 @@ int pf_nccl_main(int argc, char **argv)
         log_dir = tmpdir;
     }
 
-    pf_nccllocal_opts lo_ = {0};
     lo_.rank.libnccl = libpath;
-    lo_.rank.libcuda = libcuda;
     lo_.rank.device = (int)device;
-    lo_.rank.init_timeout_s = init_to;
-    lo_.rank.op_timeout_s = op_to;
-    lo_.rank.teardown_timeout_s = 10;
-    lo_.rank.sizes = sizes;
-    lo_.rank.n_sizes = nsizes;
-    lo_.rank.allreduce = true;
-    lo_.rank.allgather = allgather;
-    lo_.rank.p2p_bytes[0] = pf_ncclsweep_stage_bytes((uint64_t)hidden, (uint64_t)prefill, (unsigned)dbytes);
-    lo_.rank.p2p_name[0] = "prefill";
-    lo_.rank.p2p_bytes[1] = pf_ncclsweep_stage_bytes((uint64_t)hidden, (uint64_t)decode, (unsigned)dbytes);
-    lo_.rank.p2p_name[1] = "decode";
-    lo_.rank.n_p2p = 2;
-    lo_.rank.iters = (int)iters;
-    lo_.rank.warmup = (int)warm;
     lo_.nranks = (int)ranks;
     pf_strv_push_owned(&env, NULL);
     env.n--;

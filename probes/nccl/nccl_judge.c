@@ -441,7 +441,8 @@ void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json
         if (json_object_get(r, "all_gather"))
             have_ag = true;
     }
-    if (have_p2p || !init_ok)
+    /* ranks killed in the hand-offs left no rows, but the cause is there */
+    if (have_p2p || !init_ok || (root && !strcmp(diag_str(root, "check"), "nccl.p2p")))
         check_p2p(run, node, s, root, init_ok, n);
     check_coll(run, node, s, root, "nccl.allreduce", "all_reduce", plan, init_ok);
     if (have_ag || (root && !strcmp(diag_str(root, "check"), "nccl.allgather")))

@@ -23,6 +23,8 @@ endif()
 # Frames, HMAC, node lists and launcher command lines (unit tables).
 pf_add_unit(test_cluster_proto ${CMAKE_CURRENT_LIST_DIR}/test_cluster_proto.c)
 pf_add_unit(test_cluster_nodelist ${CMAKE_CURRENT_LIST_DIR}/test_cluster_nodelist.c)
+# nccl_start frames the agent refuses before forking (cluster/ncclop.h).
+pf_add_unit(test_cluster_ncclop ${CMAKE_CURRENT_LIST_DIR}/test_cluster_ncclop.c)
 
 # --launcher ray and cluster.ray against a real Ray head + worker in two
 # namespaces (~30 s: Ray starts slowly).  Skipped when Ray is not installed
@@ -43,4 +45,13 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME cluster_runtime_slurm COMMAND ${Python3_EXECUTABLE}
            ${CMAKE_CURRENT_LIST_DIR}/slurm_srun.py $<TARGET_FILE:preflight>)
   set_tests_properties(cluster_runtime_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60 RUN_SERIAL TRUE)
+endif()
+
+# cluster.nccl (preflight cluster --nccl) over the stand-in libnccl/libcuda of
+# tests/probes/nccl: a passing 3-node run, a rank that dies, a rank that hangs
+# past its deadline, bad flags.  Agents on this host (loopback), no root, ~8 s.
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_nccl COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_nccl.sh $<TARGET_FILE:preflight>
+           $<TARGET_FILE_DIR:pf_nccl_fake_tcp>)
+  set_tests_properties(cluster_nccl PROPERTIES TIMEOUT 60)
 endif()

@@ -13,6 +13,8 @@
  *   FAKE_NCCL_FAIL_INIT=<text>          init logs WARN <text> and fails (ncclSystemError)
  *   FAKE_NCCL_CORRUPT=1                 all-reduce results are off by one in element 0
  *   FAKE_NCCL_STALL_RANK=<r>            rank r's worker never runs (a hung peer)
+ *   FAKE_NCCL_DIE_RANK=<r>              rank r's process dies (SIGKILL) at its first
+ *                                       all-reduce (a node lost mid-collective)
  * Test fixture only: one communicator per process, no error handling beyond
  * what the tests need. */
 #include <arpa/inet.h>
@@ -23,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -397,6 +400,8 @@ static void *worker_main(void *arg)
     comm *c = arg;
     const char *st = getenv("FAKE_NCCL_STALL_RANK");
     bool stall = st && *st && atoi(st) == c->rank;
+    const char *dr = getenv("FAKE_NCCL_DIE_RANK");
+    bool die = dr && *dr && atoi(dr) == c->rank;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         while (!c->stop && (c->qh == c->qt || stall))
@@ -407,6 +412,8 @@ static void *worker_main(void *arg)
         }
         op o = c->q[c->qh % MAXQ];
         pthread_mutex_unlock(&c->mu);
+        if (die && o.kind == 0)
+            raise(SIGKILL);
         if (atomic_load(&c->state) == 0 && run_op(c, &o) != 0 && !atomic_load(&c->aborting))
             atomic_store(&c->state, 6);
         pthread_mutex_lock(&c->mu);

@@ -1,0 +1,52 @@
+/* ncclop.h -- the agent's side of cluster.nccl: one NCCL rank of the
+ * cluster run, in a child process of the agent (docs/cluster.md, "NCCL").
+ *
+ * Two fixed operations of the agent (agent.h) drive it:
+ *
+ *   nccl_start {rank, nranks, sizes, p2p, allgather, iters, warmup,
+ *               init_timeout_s, op_timeout_s, deadline_s, libnccl?,
+ *               libcuda?, venv?, env?, uid?}
+ *       validates every field (types, ranges, library paths: absolute,
+ *       named libnccl* / libcuda*), forks the rank (pf_ncclagent_run) and
+ *       answers at once -- except rank 0, which answers once NCCL gave it
+ *       its unique id: {ok, uid: 256 hex digits | null}.  The coordinator
+ *       relays that id to the other ranks in their nccl_start ("uid").
+ *   nccl_wait
+ *       waits for the rank's result until the deadline_s of nccl_start;
+ *       a rank still running then is SIGKILLed and its result says so
+ *       ("still in 'all_reduce 1 MiB' at the 30 s deadline: killed"); one
+ *       that died says by which signal and in which phase.  Answers
+ *       {ok, result: the rank's JSON (nccl_rank.h), annotated}.
+ *
+ * The rank runs in a child so that a hung NCCL (or one that crashes the
+ * process) cannot wedge the agent's control loop: the agent stays
+ * responsive, enforces the deadline and kills the child.  Child -> agent:
+ * one line each on a pipe, "phase <name>", "uid <hex>|none",
+ * "result <json>" (at most PF_NCCLOP_MAX_RESULT bytes).  Its NCCL log and
+ * stdout/stderr go to a fresh /tmp/preflight-agent-nccl.XXXXXX directory
+ * on the node (named in the result's log_file).
+ *
+ * The environment of the rank: the node's env file when the coordinator
+ * names one (hostfile env=FILE, read here on the node), on top of the
+ * agent's own environment.
+ */
+#ifndef PF_NCCLOP_H
+#define PF_NCCLOP_H
+
+#include <jansson.h>
+
+#define PF_NCCLOP_MAX_RESULT (3u << 20)
+
+typedef struct pf_ncclop pf_ncclop;
+
+/* Start the rank described by msg.  Always sets *reply (caller owns);
+ * returns the running op, or NULL when nothing was started (the reply
+ * says why, ok false).  close_fd: the agent's socket, closed in the child. */
+pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply);
+/* Wait for the result (deadline-bounded), reap, clean up; frees op and
+ * returns the reply.  NULL op: a reply saying no rank was started. */
+json_t *pf_ncclop_wait(pf_ncclop *op);
+/* Kill and reap without a result (session end). NULL is fine. */
+void pf_ncclop_kill(pf_ncclop *op);
+
+#endif

@@ -1,0 +1,98 @@
+#!/bin/sh
+# cluster.nccl end to end without a GPU: `preflight cluster --nccl` with
+# agents started by --launcher exec on this host (loopback, no root), each
+# running its rank in a child over the stand-in libnccl (TCP on 127.0.0.1)
+# and the stand-in libcuda (tests/probes/nccl/).  Rank 0's unique id goes
+# coordinator-ward and back out over the control plane.
+#   1. 3 nodes: cluster.nccl passes, the record's nccl section has the
+#      hand-offs (p2p numbers) and the sweeps, every node a passing nccl.rank
+#   2. a rank that dies mid-collective (the stand-in's FAKE_NCCL_DIE_RANK):
+#      named with its node and the signal, the run completes, exit 1
+#   3. a rank that hangs past --nccl-timeout (FAKE_NCCL_STALL_RANK with a
+#      long --op-timeout): its agent kills it at the deadline and says in
+#      which phase; the run ends within the deadline's bound
+#   4. bad input: NCCL flags without --nccl, a relative --libnccl
+# usage: cluster_nccl.sh PATH/TO/preflight FAKEDIR
+set -u
+pf=$1 F=$2
+d=$(mktemp -d)
+# The agents keep each rank's NCCL log in /tmp/preflight-agent-nccl.XXXXXX
+# (named in the record): remove those of this test's runs too.
+cleanup() {
+    for j in "$d"/*.json; do
+        [ -f "$j" ] && python3 -c 'import json,sys,os
+for r in json.load(open(sys.argv[1])).get("nccl", {}).get("ranks", []):
+    f = r.get("log_file") or ""
+    if f.startswith("/tmp/preflight-agent-nccl."): print(os.path.dirname(f))' "$j"
+    done | while read -r x; do rm -rf "$x"; done
+    rm -rf "$d"
+}
+trap cleanup EXIT
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+printf 'n0\nn1\nn2\n' > "$d/hosts"
+cluster() { # cluster TEMPLATE JSON [args...]
+    t=$1 j=$2
+    shift 2
+    "$pf" cluster --hostfile "$d/hosts" --launcher exec --exec-template "$t" --agent-path "$pf" \
+        --listen 127.0.0.1 --only net.interfaces --no-pairs --nccl --libnccl "$F/libnccl.so.2" \
+        --libcuda "$F/libcuda.so.1" -e 256K -n 5 --json "$j" -q "$@" > "$d/out" 2>&1
+}
+
+cluster 'env {cmd}' "$d/ok.json" --nccl-timeout 10
+python3 - "$d/ok.json" <<'PY' && ok "3 nodes: cluster.nccl passes with p2p numbers in the record" || bad "3-node run"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["nccl"]
+assert s["nranks"] == 3 and s["nodes"] == ["n0", "n1", "n2"], s.get("nodes")
+assert [r["host"] for r in s["ranks"]] == ["n0", "n1", "n2"]
+assert len(s["p2p"]) >= 4 and all(r["wrong"] == 0 and r["gbps"] > 0 for r in s["p2p"]), s["p2p"]
+assert {(r["from"], r["to"]) for r in s["p2p"]} >= {(0, 1), (1, 2)}, s["p2p"]
+assert s["all_reduce"] and all(r["wrong"] == 0 for r in s["all_reduce"])
+st = {(c["id"], c.get("node")): c["status"] for c in d["checks"]}
+for k in ["cluster.nccl", "nccl.init", "nccl.p2p", "nccl.allreduce", "nccl.allgather"]:
+    assert st[(k, None)] == "pass", (k, st)
+for n in ["n0", "n1", "n2"]:
+    assert st[("nccl.rank", n)] == "pass", (n, st)
+PY
+
+t0=$(date +%s)
+cluster 'env FAKE_NCCL_DIE_RANK=1 {cmd}' "$d/die.json" --nccl-timeout 8; rc=$?
+t1=$(date +%s)
+[ "$rc" -eq 1 ] && ok "a dying rank: exit 1" || bad "a dying rank: exit $rc (want 1)"
+python3 - "$d/die.json" <<'PY' && ok "a dying rank is named (node n1, signal 9), the run completes" || bad "dying rank record"
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {(c["id"], c.get("node")): c for c in d["checks"]}
+init = st[("nccl.init", None)] if st[("nccl.init", None)]["status"] == "fail" else None
+cn = st[("cluster.nccl", None)]
+assert cn["status"] == "fail" and "n1" in cn["summary"], cn["summary"]
+r1 = st[("nccl.rank", "n1")]
+assert r1["status"] == "fail" and "signal 9" in r1["summary"], r1["summary"]
+assert [n["name"] for n in d["nodes"]] == ["n0", "n1", "n2"]
+assert any(p["name"] == "nccl" for p in d["cluster"]["phases"]), d["cluster"]["phases"]
+PY
+[ $((t1 - t0)) -le 12 ] && ok "a dying rank: named in $((t1 - t0)) s" || bad "a dying rank took $((t1 - t0)) s"
+
+t0=$(date +%s)
+cluster 'env FAKE_NCCL_STALL_RANK=2 {cmd}' "$d/hang.json" --nccl-timeout 3 --op-timeout 60; rc=$?
+t1=$(date +%s)
+python3 - "$d/hang.json" <<'PY' && ok "a hung rank is killed at the deadline and named with its phase" || bad "hung rank record"
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {(c["id"], c.get("node")): c for c in d["checks"]}
+assert st[("cluster.nccl", None)]["status"] == "fail"
+msgs = [st[("nccl.rank", n)]["summary"] for n in ("n0", "n1", "n2")]
+assert any("at the 3 s deadline: killed" in m for m in msgs), msgs
+PY
+[ "$rc" -eq 1 ] && [ $((t1 - t0)) -le 10 ] && ok "a hung rank: exit 1 in $((t1 - t0)) s" || bad "a hung rank: exit $rc in $((t1 - t0)) s"
+
+"$pf" cluster --hosts a -b 1M > "$d/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && grep -q "need --nccl" "$d/out" && ok "NCCL flags without --nccl: usage" || bad "flags without --nccl: exit $rc"
+"$pf" cluster --hosts a --nccl --libnccl lib/libnccl.so.2 > "$d/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && grep -q "absolute path" "$d/out" && ok "a relative --libnccl: usage" || bad "relative --libnccl: exit $rc"
+"$pf" cluster --hosts a --nccl -b 1M -e 1K > "$d/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && ok "an empty size range: usage" || bad "-b 1M -e 1K: exit $rc"
+
+[ "$fails" -eq 0 ] && echo "all passed" || { echo "$fails failure(s)"; exit 1; }
