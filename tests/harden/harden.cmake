@@ -13,9 +13,9 @@ add_test(NAME harden_faults
 set_tests_properties(harden_faults PROPERTIES TIMEOUT 120 LABELS harden)
 
 # ThreadSanitizer: scripts/test.sh builds with -DPF_TSAN=ON and runs the tests
-# labelled tsan -- the threaded bench client now; later tests (the cluster
-# runtime) join by adding the label.
-foreach(t test_bench_mt test_bench_mt_stop bench_mt_cli)
+# labelled tsan: the threaded bench client, and the cluster runtime's
+# threads (the pair-test listener serving while probes run, in one process).
+foreach(t test_bench_mt test_bench_mt_stop bench_mt_cli test_pair_requests)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY LABELS tsan)
   endif()
