@@ -295,7 +295,7 @@ static void test_not_utf8(void **st)
         warn[n++] = (char)0xa9;
     }
     warn[n] = '\0';
-    char *text = pf_xasprintf("vm\xfe:1:1 [0] NCCL INFO Bootstrap : Using et\xff0:10.0.0.\xff<0>\n\n%s\n", warn);
+    char *text = pf_xasprintf("vm\xfe:1:1 [0] NCCL INFO Bootstrap : Using et\xff" "0:10.0.0.\xff<0>\n\n%s\n", warn);
     pf_nccllog *l = pf_xcalloc(1, sizeof *l);
     pf_nccllog_parse(text, l);
     assert_int_equal(l->n_warns, 1);
