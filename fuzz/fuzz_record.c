@@ -5,13 +5,16 @@
  * through jansson + pf_run_from_json as the coordinator does with an
  * agent's reply.  A record it accepts must round-trip: writing the loaded
  * run (pf_run_to_json with its own strict flag) and loading that again
- * gives a run that writes the same JSON.  Seeds: real records
+ * gives a run that writes the same JSON.  Then the renderers' forgiving
+ * loader (reports/load.c: pf_load_text), which repairs a truncated record
+ * and keeps what it can.  Seeds: real records
  * (preflight check --json, tests/cluster/data/). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/record.h"
+#include "reports/load.h"
 #include "fuzz_util.h"
 
 static void roundtrip(pf_run *run)
@@ -55,6 +58,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (!e2.msg[0])
             abort();
         json_decref(root);
+    }
+
+    pf_loaded l;
+    pf_err e3 = {{0}};
+    if (pf_load_text((const char *)data, size, "fuzz.json", &l, &e3) == 0) {
+        if (!json_is_object(l.root))
+            abort(); /* 0 means there is an object to render */
+        pf_load_free(&l);
+    } else if (!e3.msg[0]) {
+        abort();
     }
     return 0;
 }
