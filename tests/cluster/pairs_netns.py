@@ -21,7 +21,7 @@ The measured results then go through the deciders and `preflight plan`
 (pair_driver judge/plan), as `preflight cluster` feeds them.
 
 A link that drops packets (docs/RELIABILITY.md), nftables on B's b0 during
-a bandwidth probe: 10 % random loss (TCP recovers: the receiver's count is
+a bandwidth probe: 10 % random loss, 5 s deadline (TCP recovers: the receiver's count is
 still every byte sent, no error), then every packet of the stream dropped
 from 0.4 s into the transfer (a link gone black mid-stream: the probe ends
 at its deadline with an error naming the streams that got no count, not a
@@ -217,16 +217,19 @@ def packet_loss(eps):
     port = eps[0]["tcp"]
     bw_req = {"node": "spark1", "peer": "thor1", "endpoints": eps[:1], "tests": ["bandwidth"],
               "bandwidth": {"bytes": 4 << 30, "seconds": 1, "streams": 2}, "deadline_s": 3}
-    # 10 % of the stream's packets dropped at random
+    # 10 % of the stream's packets dropped at random (a deadline of 5 s: the
+    # sender's socket buffer drains slowly under loss on a loaded machine)
+    loss_req = dict(bw_req, deadline_s=5)
     nft_b("table inet pfloss {\n chain in {\n  type filter hook input priority -10;\n"
           "  iifname \"b0\" tcp dport %d numgen random mod 100 < 10 drop\n }\n}\n" % port)
     t0 = time.time()
-    res = json.loads(ns(A, DRIVER, "probe", json.dumps(bw_req)).stdout)
+    res = json.loads(ns(A, DRIVER, "probe", json.dumps(loss_req)).stdout)
     took = time.time() - t0
     bw = res["bandwidth"]
+    print("10 %% loss: %.1f s, %s" % (took, json.dumps(bw)))
     expect("error" not in bw and bw.get("bytes_received", 0) > 0 and bw["bytes_received"] == bw["bytes_sent"],
            "10 %% packet loss: TCP recovers, every byte counted at the receiver (%.1f s)" % took, bw)
-    expect(took < 4.5, "10 %% packet loss: the probe within its 3 s deadline (%.1f s)" % took)
+    expect(took < 6.5, "10 %% packet loss: the probe within its 5 s deadline (%.1f s)" % took)
     # the link goes black 0.4 s into the transfer
     subprocess.run(["ip", "netns", "exec", B, "nft", "flush", "table", "inet", "pfloss"], check=True)
     t0 = time.time()
