@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cluster/pairtest.h"
@@ -40,6 +41,17 @@ typedef struct stream {
     bool got_reply;
 } stream;
 
+/* SO_SNDTIMEO / SO_RCVTIMEO of `seconds` (at least 10 ms: 0 would mean
+ * "block forever"). */
+static void set_timeout(int fd, int opt, double seconds)
+{
+    if (seconds < 0.01)
+        seconds = 0.01;
+    struct timeval tv = {.tv_sec = (time_t)seconds,
+                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
+}
+
 static void *stream_main(void *arg)
 {
     stream *s = arg;
@@ -48,6 +60,11 @@ static void *stream_main(void *arg)
     /* The tag rides in front of the first block; it is not counted as payload
      * on either side (the receiver counts after reading the tag). */
     size_t off = 0;
+    /* A link that goes black mid-stream fills the socket buffer and a plain
+     * blocking send() would then wait for TCP to give up (many minutes):
+     * every send is bounded by the time left to t_stop, and a send that
+     * times out ends the sending (what did arrive is the receiver's count). */
+    set_timeout(s->fd, SO_SNDTIMEO, s->t_stop - pf_now());
     if (send(s->fd, buf, 4, MSG_NOSIGNAL) != 4)
         s->err = errno ? errno : EPIPE;
     while (!s->err && s->sent < s->want) {
@@ -59,6 +76,8 @@ static void *stream_main(void *arg)
         ssize_t w = send(s->fd, buf + off, chunk, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break; /* SO_SNDTIMEO: t_stop passed while the link took nothing */
         if (w <= 0) {
             s->err = w < 0 ? errno : EPIPE;
             break;
@@ -67,9 +86,7 @@ static void *stream_main(void *arg)
         off = (off + (size_t)w) % PF_BW_BLOCK;
     }
     shutdown(s->fd, SHUT_WR);
-    double left = s->t_reply - pf_now();
-    struct timeval tv = {.tv_sec = left > 1 ? (time_t)left : 1};
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    set_timeout(s->fd, SO_RCVTIMEO, s->t_reply - pf_now());
     uint8_t rep[8];
     size_t got = 0;
     while (got < sizeof rep) {
@@ -77,8 +94,8 @@ static void *stream_main(void *arg)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            if (!s->err)
-                s->err = r < 0 ? errno : ECONNRESET;
+            if (!s->err) /* SO_RCVTIMEO reads EAGAIN: say what it means */
+                s->err = r == 0 ? ECONNRESET : errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
             break;
         }
         got += (size_t)r;

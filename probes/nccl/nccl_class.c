@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/record.h"
 #include "core/util.h"
 
 typedef struct rule {
@@ -238,7 +239,7 @@ void pf_ncclclass_diagnose(const pf_ncclclass_in *in, pf_ncclclass *o)
 
 json_t *pf_ncclclass_to_json(const pf_ncclclass *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "cause", c->cause ? c->cause : "unknown", "check",
+    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o}", "cause", c->cause ? c->cause : "unknown", "check",
                      c->check ? c->check : "nccl.init", "stage", c->stage ? c->stage : "", "skip", c->skip, "what",
-                     c->what ? c->what : "", "remedy", c->remedy ? c->remedy : "", "evidence", c->evidence);
+                     c->what ? c->what : "", "remedy", c->remedy ? c->remedy : "", "evidence", pf_json_text(c->evidence));
 }

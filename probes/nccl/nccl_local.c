@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -263,6 +264,7 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
     rank_slot *s = pf_xcalloc((size_t)n, sizeof *s);
     double t0 = pf_now();
     fflush(NULL);
+    pid_t parent = getpid();
     for (int r = 0; r < n; r++) {
         s[r].up = s[r].down = -1;
         snprintf(s[r].log_file, sizeof s[r].log_file, "%s/nccl.rank%d.log", o->log_dir, r);
@@ -283,6 +285,13 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
             goto fail;
         }
         if (pid == 0) {
+            /* A rank never outlives preflight: `preflight nccl` exits at once
+             * on SIGINT/SIGTERM/SIGHUP (core/main.c: not yet a command that
+             * stops cleanly) and may be SIGKILLed; a rank stuck in NCCL
+             * would otherwise keep running, holding the GPU and its ports. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(1);
             close(up[0]);
             close(down[1]);
             for (int k = 0; k < r; k++) { /* siblings' pipes are not ours */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/record.h"
 #include "core/util.h"
 #include "probes/nccl/libnccl.h"
 
@@ -255,51 +256,51 @@ void pf_nccllog_parse(const char *text, pf_nccllog *l)
 json_t *pf_nccllog_to_json(const pf_nccllog *l)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "version", l->version[0] ? json_string(l->version) : json_null());
-    json_object_set_new(j, "cuda", l->cuda[0] ? json_string(l->cuda) : json_null());
-    json_object_set_new(j, "host", l->host[0] ? json_string(l->host) : json_null());
+    json_object_set_new(j, "version", l->version[0] ? pf_json_text(l->version) : json_null());
+    json_object_set_new(j, "cuda", l->cuda[0] ? pf_json_text(l->cuda) : json_null());
+    json_object_set_new(j, "host", l->host[0] ? pf_json_text(l->host) : json_null());
     json_object_set_new(j, "pid", l->pid ? json_integer(l->pid) : json_null());
-    json_object_set_new(j, "bootstrap", l->bootstrap_if[0] ? json_pack("{s:s, s:s}", "ifname", l->bootstrap_if,
-                                                                        "address", l->bootstrap_addr)
+    json_object_set_new(j, "bootstrap", l->bootstrap_if[0] ? json_pack("{s:o, s:o}", "ifname", pf_json_text(l->bootstrap_if),
+                                                                        "address", pf_json_text(l->bootstrap_addr))
                                                             : json_null());
     json_t *ifs = json_array();
     for (int i = 0; i < l->n_socket_ifs; i++)
-        json_array_append_new(ifs, json_pack("{s:s, s:s}", "ifname", l->socket_ifs[i].name, "address",
-                                             l->socket_ifs[i].addr));
+        json_array_append_new(ifs, json_pack("{s:o, s:o}", "ifname", pf_json_text(l->socket_ifs[i].name), "address",
+                                             pf_json_text(l->socket_ifs[i].addr)));
     json_object_set_new(j, "socket_interfaces", ifs);
     json_object_set_new(j, "socket_threads", l->socket_threads >= 0 ? json_integer(l->socket_threads) : json_null());
     json_object_set_new(j, "socket_socks_per_thread", l->socket_socks >= 0 ? json_integer(l->socket_socks) : json_null());
-    json_object_set_new(j, "network", l->network[0] ? json_string(l->network) : json_null());
-    json_object_set_new(j, "ib", l->ib_devices[0] ? json_string(l->ib_devices)
+    json_object_set_new(j, "network", l->network[0] ? pf_json_text(l->network) : json_null());
+    json_object_set_new(j, "ib", l->ib_devices[0] ? pf_json_text(l->ib_devices)
                                  : l->ib_no_device ? json_string("no device") : json_null());
-    json_object_set_new(j, "plugin", l->plugin[0] ? json_string(l->plugin) : json_null());
+    json_object_set_new(j, "plugin", l->plugin[0] ? pf_json_text(l->plugin) : json_null());
     json_object_set_new(j, "plugin_failed", json_boolean(pf_nccllog_plugin_failed(l)));
     if (l->plugin_detail[0])
-        json_object_set_new(j, "plugin_detail", json_string(l->plugin_detail));
+        json_object_set_new(j, "plugin_detail", pf_json_text(l->plugin_detail));
     json_object_set_new(j, "nnodes", l->nnodes >= 0 ? json_integer(l->nnodes) : json_null());
     json_object_set_new(j, "nranks", l->nranks >= 0 ? json_integer(l->nranks) : json_null());
     json_object_set_new(j, "bootstrap_done", json_boolean(l->bootstrap_done));
     json_object_set_new(j, "init_complete", json_boolean(l->init_complete));
-    json_object_set_new(j, "hostid", l->hostid[0] ? json_string(l->hostid) : json_null());
+    json_object_set_new(j, "hostid", l->hostid[0] ? pf_json_text(l->hostid) : json_null());
     json_t *tr = json_array();
     for (int i = 0; i < l->n_transports; i++)
-        json_array_append_new(tr, json_string(l->transports[i]));
+        json_array_append_new(tr, pf_json_text(l->transports[i]));
     json_object_set_new(j, "transports", tr);
     json_t *ch = json_array();
     for (int i = 0; i < l->n_channels && i < 32; i++) {
         const pf_nccllog_channel *c = &l->channels[i];
-        json_array_append_new(ch, json_pack("{s:i, s:i, s:i, s:s, s:s}", "channel", c->channel, "from", c->from, "to",
-                                            c->to, "dir", c->dir, "via", c->transport));
+        json_array_append_new(ch, json_pack("{s:i, s:i, s:i, s:o, s:o}", "channel", c->channel, "from", c->from, "to",
+                                            c->to, "dir", pf_json_text(c->dir), "via", pf_json_text(c->transport)));
     }
     json_object_set_new(j, "channels", ch);
     json_object_set_new(j, "n_channel_lines", json_integer(l->n_channels));
     json_t *w = json_array();
     for (int i = 0; i < l->n_warns; i++)
-        json_array_append_new(w, json_pack("{s:s, s:s}", "where", l->warns[i].where, "text", l->warns[i].text));
+        json_array_append_new(w, json_pack("{s:o, s:o}", "where", pf_json_text(l->warns[i].where), "text", pf_json_text(l->warns[i].text)));
     json_object_set_new(j, "warnings", w);
     json_t *e = json_array();
     for (int i = 0; i < l->n_env; i++)
-        json_array_append_new(e, json_string(l->env[i]));
+        json_array_append_new(e, pf_json_text(l->env[i]));
     json_object_set_new(j, "env", e);
     return j;
 }

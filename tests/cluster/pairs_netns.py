@@ -20,6 +20,13 @@ drops frames above the receiver's MTU, like a switch port at 1500).
 The measured results then go through the deciders and `preflight plan`
 (pair_driver judge/plan), as `preflight cluster` feeds them.
 
+A link that drops packets (docs/RELIABILITY.md), nftables on B's b0 during
+a bandwidth probe: 10 % random loss, 5 s deadline (TCP recovers: the receiver's count is
+still every byte sent, no error), then every packet of the stream dropped
+from 0.4 s into the transfer (a link gone black mid-stream: the probe ends
+at its deadline with an error naming the streams that got no count, not a
+hang and not a number).
+
 Needs root, iproute2 and nftables; exits 77 (skip) without them.
 usage: pairs_netns.py PATH/TO/pair_driver
 """
@@ -199,6 +206,58 @@ def judge_and_plan(reply_b, reply_a, a_to_b, b_to_a_reach, b_to_a_gloo):
         shutil.rmtree(plandir, ignore_errors=True)
 
 
+def nft_b(rules):
+    p = subprocess.run(["ip", "netns", "exec", B, "nft", "-f", "-"], input=rules, text=True,
+                       capture_output=True)
+    if p.returncode != 0:
+        raise RuntimeError("nft: " + p.stderr.strip())
+
+
+def packet_loss(eps):
+    port = eps[0]["tcp"]
+    bw_req = {"node": "spark1", "peer": "thor1", "endpoints": eps[:1], "tests": ["bandwidth"],
+              "bandwidth": {"bytes": 4 << 30, "seconds": 1, "streams": 2}, "deadline_s": 3}
+    # 10 % of the stream's packets dropped at random (a deadline of 5 s: the
+    # sender's socket buffer drains slowly under loss on a loaded machine)
+    loss_req = dict(bw_req, deadline_s=5)
+    nft_b("table inet pfloss {\n chain in {\n  type filter hook input priority -10;\n"
+          "  iifname \"b0\" tcp dport %d numgen random mod 100 < 10 drop\n }\n}\n" % port)
+    t0 = time.time()
+    res = json.loads(ns(A, DRIVER, "probe", json.dumps(loss_req)).stdout)
+    took = time.time() - t0
+    bw = res["bandwidth"]
+    print("10 %% loss: %.1f s, %s" % (took, json.dumps(bw)))
+    expect("error" not in bw and bw.get("bytes_received", 0) > 0 and bw["bytes_received"] == bw["bytes_sent"],
+           "10 %% packet loss: TCP recovers, every byte counted at the receiver (%.1f s)" % took, bw)
+    expect(took < 6.5, "10 %% packet loss: the probe within its 5 s deadline (%.1f s)" % took)
+    # the link goes black 0.4 s into the transfer
+    subprocess.run(["ip", "netns", "exec", B, "nft", "flush", "table", "inet", "pfloss"], check=True)
+    t0 = time.time()
+    p = subprocess.Popen(["ip", "netns", "exec", A, DRIVER, "probe", json.dumps(bw_req)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.4)
+    nft_b("table inet pfloss {\n chain in {\n  type filter hook input priority -10;\n"
+          "  iifname \"b0\" tcp dport %d drop\n }\n}\n" % port)
+    try:
+        out, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        expect(False, "black link mid-stream: the probe hung past 15 s", err)
+        return
+    finally:
+        subprocess.run(["ip", "netns", "exec", B, "nft", "delete", "table", "inet", "pfloss"],
+                       capture_output=True)
+    took = time.time() - t0
+    bw = json.loads(out)["bandwidth"]
+    print("black link mid-stream: %.1f s, %s" % (took, json.dumps(bw)))
+    expect(took < 4.5, "black link mid-stream: the probe ended at its 3 s deadline (%.1f s)" % took)
+    expect("error" in bw and "without the receiver's count" in bw["error"] and "timed out" in bw["error"],
+           "black link mid-stream: an error naming the streams with no receiver count", bw)
+    expect(bw.get("bytes_received", 0) < bw.get("bytes_sent", 0) or bw.get("bytes_received", 0) == 0,
+           "black link mid-stream: no full count claimed", bw)
+
+
 def test():
     req = {"node": "thor1", "addresses": ["192.168.77.2", "10.78.0.2", "10.78.0.99", "10.79.0.2"],
            "ports": [6390, 6391, 6392], "gloo_address": "127.0.1.1"}
@@ -288,6 +347,8 @@ def test():
         finally:
             la.stdin.close()
             la.wait(timeout=10)
+
+        packet_loss(eps)
 
         # Malformed probe request: exit 1 with a sentence.
         bad = ns(A, DRIVER, "probe", json.dumps({"endpoints": [{"addr": "x"}]}), check=False)

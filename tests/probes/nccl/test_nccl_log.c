@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/record.h"
 #include "core/util.h"
 #include "probes/nccl/nccl_class.h"
 #include "probes/nccl/nccl_log.h"
@@ -278,12 +279,53 @@ static void test_torch_last_error(void **st)
     }
 }
 
+/* Found by fuzz/fuzz_nccllog.c: a log line with bytes that are not UTF-8
+ * (a corrupted file, a localised strerror, or a cut at a field's cap in the
+ * middle of a multi-byte character) made json_string/json_pack return NULL,
+ * so the WARN, the host and the whole diagnosis silently vanished from the
+ * record.  Every text from the log is now written through pf_json_text. */
+static void test_not_utf8(void **st)
+{
+    (void)st;
+    char warn[1200];
+    size_t n = (size_t)snprintf(warn, sizeof warn, "[2026-12-05 09:01:38] vm\xff:1:1 [0] bootstrap.cc:108 NCCL WARN "
+                                                   "NET/Socket : bad \xff\x80 byte ");
+    while (n + 3 < sizeof warn - 1) { /* "\xc3\xa9" (e-acute) across the 512-byte cut */
+        warn[n++] = (char)0xc3;
+        warn[n++] = (char)0xa9;
+    }
+    warn[n] = '\0';
+    char *text = pf_xasprintf("vm\xfe:1:1 [0] NCCL INFO Bootstrap : Using et\xff" "0:10.0.0.\xff<0>\n\n%s\n", warn);
+    pf_nccllog *l = pf_xcalloc(1, sizeof *l);
+    pf_nccllog_parse(text, l);
+    assert_int_equal(l->n_warns, 1);
+    json_t *j = pf_nccllog_to_json(l);
+    json_t *w = json_array_get(json_object_get(j, "warnings"), 0);
+    assert_true(json_is_string(json_object_get(w, "text")));
+    assert_non_null(strstr(json_string_value(json_object_get(w, "text")), "bad "));
+    char *dump = json_dumps(j, JSON_COMPACT);
+    assert_non_null(dump);
+    free(dump);
+    json_decref(j);
+
+    pf_ncclclass_in in = {"init", "error", 2, NULL, NULL, l};
+    pf_ncclclass c;
+    pf_ncclclass_diagnose(&in, &c);
+    json_t *d = pf_ncclclass_to_json(&c);
+    assert_non_null(d);
+    assert_true(json_is_string(json_object_get(d, "evidence")));
+    json_decref(d);
+    free(l);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_logs),     cmocka_unit_test(test_channels_and_env),
         cmocka_unit_test(test_line_formats),  cmocka_unit_test(test_rules),
         cmocka_unit_test(test_diagnose_real), cmocka_unit_test(test_torch_last_error),
+        cmocka_unit_test(test_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
