@@ -204,6 +204,17 @@ build_cluster() ( # a subshell: set -e ends the step, not the script
         touch "$UTS/${LABEL[$i]}"
         unshare --uts="$UTS/${LABEL[$i]}" hostname "${LABEL[$i]}"
     done
+    # The kernel reports a new veth's carrier (IFF_RUNNING, operstate) a
+    # little after `link set up` (linkwatch); a check that runs before then
+    # sees eth0 down and leaves it out.  Wait for it, bounded.
+    for i in 0 1 2 3; do
+        for _ in $(seq 50); do
+            [ "$(ip netns exec "${NODES[$i]}" cat /sys/class/net/eth0/operstate)" = up ] && break
+            sleep 0.1
+        done
+        [ "$(ip netns exec "${NODES[$i]}" cat /sys/class/net/eth0/operstate)" = up ] ||
+            { echo "eth0 of ${NODES[$i]} is not up after 5 s"; exit 1; }
+    done
 )
 step cluster-up build_cluster
 if [ "$STEP_RC" != 0 ]; then

@@ -22,8 +22,16 @@ alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/pr
 # wait until PID has installed its SIGTERM handler (SigCgt bit 14 in
 # /proc/PID/status): a signal sent before that would kill it the default way,
 # which tests nothing -- no fixed sleep a loaded machine can outrun
+# and only once PID runs preflight itself: between bash's fork and exec the
+# child is still bash, which catches SIGTERM too (its own handler, exit 143)
 wait_handler() {
+    local exe
+    exe=$(readlink -f "$P")
     for _ in $(seq 1000); do
+        if [ "$(readlink -f "/proc/$1/exe" 2>/dev/null)" != "$exe" ]; then
+            sleep 0.01
+            continue
+        fi
         m=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null)
         [ -n "$m" ] && [ $(( 0x$m & 0x4000 )) -ne 0 ] && return 0
         sleep 0.01
