@@ -8,6 +8,8 @@
 
 int pf_flags_long(const char *name, const char *v, long lo, long hi, long *out, pf_err *err)
 {
+    if (!v)
+        return pf_err_set(err, "%s needs a value", name);
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
@@ -20,6 +22,8 @@ int pf_flags_long(const char *name, const char *v, long lo, long hi, long *out, 
 int pf_flags_double(const char *name, const char *v, double lo, bool inf_ok, double *out,
                     pf_err *err)
 {
+    if (!v)
+        return pf_err_set(err, "%s needs a value", name);
     if (inf_ok && (strcmp(v, "inf") == 0 || strcmp(v, "Infinity") == 0)) {
         *out = INFINITY;
         return 0;

@@ -66,7 +66,7 @@ void pf_cluster_table_render(FILE *f, const pf_run *run, bool color)
         size_t l = strlen(json_string_value(e) ? json_string_value(e) : "");
         wname = l > wname ? l : wname;
     }
-    size_t *w = calloc(ncol ? ncol : 1, sizeof *w);
+    size_t *w = pf_xcalloc(ncol ? ncol : 1, sizeof *w);
     for (size_t c = 0; c < ncol; c++) {
         w[c] = strlen(label(ids[c]));
         if (w[c] < 8)

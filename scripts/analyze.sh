@@ -6,6 +6,9 @@
 # Exit 1 on any finding not suppressed.
 #   scripts/analyze.sh            all modules      scripts/analyze.sh FILE...
 set -uo pipefail
+# gcc quotes names with ASCII quotes in the C locale (CI has no LANG) and
+# with typographic ones in UTF-8 locales: one locale, so the suppressions match
+export LC_ALL=C
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
 sup="$root/scripts/analyzer-suppressions.txt"

@@ -87,7 +87,7 @@ int pf_ncclflags_take(const char *cmd, pf_ncclflags *f, int argc, char **argv, i
             fprintf(stderr, "preflight %s: %s: %s\n", cmd, a, err.msg);
             return -1;
         }
-    } else {
+    } else if (r) { /* every other known flag has its row */
         char *end;
         errno = 0;
         double d = strtod(v, &end);

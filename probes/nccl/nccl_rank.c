@@ -510,7 +510,7 @@ json_t *pf_ncclrank_run(pf_ncclrank *r, const pf_nccl_uid *uid)
 {
     if (!r->failure && !uid)
         fail(r, "bootstrap", "error", -1, -1, "no unique id arrived from rank 0");
-    if (!r->failure) {
+    if (!r->failure && uid) {
         phase(r, "init");
         pf_nccl_config cfg;
         pf_ncclapi_config_init(&cfg);
