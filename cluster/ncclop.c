@@ -1,6 +1,7 @@
 /* ncclop.c -- one NCCL rank of cluster.nccl in a child of the agent (see
  * ncclop.h). */
 #include "cluster/ncclop.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -173,23 +174,10 @@ static int parse(const json_t *msg, startreq *q, char *why, size_t wlen)
 
 /* ---- the child ---- */
 
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 static void send_line(int fd, const char *kind, const char *text)
 {
     char *l = pf_xasprintf("%s %s\n", kind, text);
-    write_all(fd, l, strlen(l));
+    (void)pf_file_write_fd(fd, l, strlen(l)); /* a parent gone away reads nothing */
     free(l);
 }
 

@@ -152,7 +152,7 @@ static char *resolve_links(const char *path, pf_err *err)
     return NULL;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int pf_file_write_fd(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len) {
@@ -186,7 +186,7 @@ static int write_through(const char *path, const char *shown, const struct stat 
     if (fl >= 0)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     int rc = 0;
-    if (write_all(fd, data, len) != 0)
+    if (pf_file_write_fd(fd, data, len) != 0)
         rc = pf_err_errno(err, errno, "cannot write %s", shown);
     if (close(fd) != 0 && rc == 0)
         rc = pf_err_errno(err, errno, "cannot write %s", shown);
@@ -209,7 +209,7 @@ static int write_atomic(const char *path, const char *shown, const struct stat *
     /* mkstemp makes 0600; keep the old file's mode, or the usual 0644. */
     fchmod(fd, old ? (old->st_mode & 07777) : 0644);
     int rc = 0;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (pf_file_write_fd(fd, data, len) != 0 || fsync(fd) != 0)
         rc = pf_err_errno(err, errno, "cannot write %s", shown);
     if (close(fd) != 0 && rc == 0)
         rc = pf_err_errno(err, errno, "cannot write %s", shown);

@@ -58,6 +58,9 @@ const char *pf_file_type_name(mode_t mode);
  * the top.  A write error (disk full, EIO) is reported with the path and the
  * old file, if any, is left untouched (for regular files). */
 int pf_file_write(const char *path, const void *data, size_t len, pf_err *err);
+/* Write all of data to fd, retrying short writes and EINTR; -1 with errno
+ * on failure (a write of 0 bytes is EIO). */
+int pf_file_write_fd(int fd, const void *data, size_t len);
 
 /* Open PATH for appending (JSONL outputs): symlinks followed, created 0644
  * if absent, a FIFO without a reader refused at once instead of blocking,

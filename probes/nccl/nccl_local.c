@@ -1,6 +1,7 @@
 /* nccl_local.c -- fork the ranks of `preflight nccl`, relay the unique id,
  * watch phases and deadlines, collect results (see nccl_local.h). */
 #include "probes/nccl/nccl_local.h"
+#include "core/file.h"
 
 #include "probes/nccl/nccl_agent.h"
 
@@ -47,23 +48,10 @@ int pf_nccllocal_uid_parse(const char *hex, pf_nccl_uid *uid)
 
 /* ---- the rank process ---- */
 
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 static void send_line(int fd, const char *kind, const char *text)
 {
     char *l = pf_xasprintf("%s %s\n", kind, text);
-    write_all(fd, l, strlen(l));
+    (void)pf_file_write_fd(fd, l, strlen(l)); /* a parent gone away reads nothing */
     free(l);
 }
 
@@ -181,8 +169,8 @@ static void forward_uid(rank_slot *s, int n, const char *line)
 {
     for (int i = 1; i < n; i++)
         if (s[i].down >= 0) {
-            write_all(s[i].down, line, strlen(line));
-            write_all(s[i].down, "\n", 1);
+            (void)pf_file_write_fd(s[i].down, line, strlen(line));
+            (void)pf_file_write_fd(s[i].down, "\n", 1);
         }
 }
 
