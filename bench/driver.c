@@ -243,7 +243,6 @@ void pf_drv_loop(pf_driver *d)
         }
         if (started) {
             int running;
-            d->stamp = pf_now();
             curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
             drain_done(d);
         }
@@ -332,18 +331,12 @@ void pf_drv_loop(pf_driver *d)
                 flags |= CURL_CSELECT_OUT;
             if (evs[i].events & EPOLLERR)
                 flags |= CURL_CSELECT_ERR;
-            /* stamp each socket as it is read: with many ready sockets the
-             * later ones are read tens of microseconds after epoll returned,
-             * and bytes that arrived meanwhile would get the earlier stamp
-             * (seen as events "received before they were sent" under load) */
-            if (i > 0)
-                d->stamp = pf_now();
+            /* events are stamped in the write callback, after curl's recv()
+             * (driver_xfer.c), not here: bytes that arrive between epoll's
+             * return and the read would otherwise get an earlier time */
             curl_multi_socket_action(d->multi, fd, flags, &running);
         }
         if (pf_now() >= d->curl_deadline) {
-            /* not a readiness event: what curl reads now may have arrived
-             * after epoll returned, so the wake-up's stamp would be early */
-            d->stamp = pf_now();
             curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         drain_done(d);

@@ -10,9 +10,10 @@
  *
  * Timing: a request's clock starts right before it is handed to curl, after
  * it got its concurrency slot (bench_serving's `st` inside the semaphore).
- * Bytes are stamped with the time epoll_wait returned -- the earliest moment
- * the client knew they were there -- so the time spent serving other sockets
- * of the same wake-up is not charged to this one.  Connections are kept alive
+ * Bytes are stamped in curl's write callback, right after recv() returned
+ * them: a stamp can never precede the server's send (a stamp taken when
+ * epoll_wait returned could, for bytes arriving between the wake-up and the
+ * read), and is late by at most the work done earlier in the same wake-up.  Connections are kept alive
  * and reused across requests (bench_serving opens one per request; see
  * docs/bench.md).  Every transfer has a deadline (--request-timeout).
  */
@@ -96,9 +97,9 @@ typedef struct pf_driver_out {
     char scrape_error[256];
     size_t peak_in_flight;           /* over all threads */
     size_t threads;                  /* event-loop threads that ran */
-    /* how long a loop spent on one wake-up: bytes that arrive meanwhile
-     * on an already-ready socket carry that wake-up's time stamp, so this
-     * bounds the client-side timing error.  Counts are summed over the
+    /* how long a loop spent on one wake-up: a socket read late in it gets
+     * its bytes stamped that much later, so this bounds the client-side
+     * timing error.  Counts are summed over the
      * threads, maxima are the largest of any thread. */
     size_t wakes, wakes_over_1ms, wakes_over_10ms, max_events_per_wake;
     double max_wake_s;

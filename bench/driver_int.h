@@ -31,6 +31,7 @@ typedef struct xfer {
     char errbuf[CURL_ERROR_SIZE];
     size_t slot;                /* position in pf_driver.active */
     bool cancelled;
+    double rx;                  /* when write_cb got the bytes being parsed */
 } xfer;
 
 /* One run (a warm-up or a level) as all its loops see it.  Fields above
@@ -76,7 +77,7 @@ struct pf_driver {
     int wfd;                    /* eventfd: another loop of the run wants this one awake */
     double curl_deadline;       /* INFINITY: curl wants no timeout */
     double armed;               /* what the timerfd is armed for */
-    double stamp;               /* time of the last epoll_wait return */
+    double stamp;               /* time of the last epoll_wait return (busy-time accounting) */
     xfer **idle;                /* reusable transfers */
     size_t nidle, capidle;
     struct curl_slist *slist;

@@ -28,7 +28,7 @@ static int on_line(void *ud, pf_sse_kind kind, const char *v, size_t vlen, const
     xfer *x = ud;
     (void)line;
     (void)llen;
-    return pf_resp_line(&x->resp, kind, v, vlen, x->d->stamp) < 0 ? 1 : 0;
+    return pf_resp_line(&x->resp, kind, v, vlen, x->rx) < 0 ? 1 : 0;
 }
 
 static size_t write_cb(char *p, size_t sz, size_t nm, void *ud)
@@ -52,6 +52,12 @@ static size_t write_cb(char *p, size_t sz, size_t nm, void *ud)
         x->errbody[x->errlen] = '\0';
         return n;
     }
+    /* The arrival time of every event in these bytes: taken after curl's
+     * recv() returned them, so it can never precede the server's send (a
+     * stamp taken at epoll's return could, for bytes that arrived between
+     * the wake-up and the read on a loaded machine).  Late by at most the
+     * parsing of this one buffer, as bench_serving's own stamp is. */
+    x->rx = pf_now();
     int rc = pf_sse_feed(&x->sse, p, n, on_line, x);
     if (rc != 0) {
         if (rc < 0 && !x->resp.error)
