@@ -393,6 +393,45 @@ static void check_transport(pf_run *run, pf_node *node, const json_t *s, const j
                  plan && (plan->transport || plan->ifnames) ? ", as planned" : "");
 }
 
+pf_status pf_nccljudge_predicted(const json_t *r, const char *pred_if, const char *pred_transport, char *out,
+                                 size_t len)
+{
+    const json_t *lg = json_object_get(r, "nccl_log");
+    if (!pred_if && !pred_transport) {
+        snprintf(out, len, "no prediction: net.nccl_ifname and net.transport did not run on this node");
+        return PF_SKIP;
+    }
+    if (!json_is_object(lg)) {
+        snprintf(out, len, "no NCCL log from this rank to compare with the prediction");
+        return PF_SKIP;
+    }
+    /* What NCCL used: its NET transport from the channel lines (one rank
+     * per node, so every channel is NET/...), else the "Using network"
+     * line; the bootstrap interface, else the first NET/Socket one. */
+    const char *net = NULL, *boot = json_string_value(json_object_get(json_object_get(lg, "bootstrap"), "ifname"));
+    size_t i;
+    const json_t *t;
+    json_array_foreach(json_object_get(lg, "transports"), i, t) {
+        const char *x = json_string_value(t);
+        if (x && strncmp(x, "NET/", 4) == 0 && !net)
+            net = x + 4;
+    }
+    if (!net)
+        net = json_string_value(json_object_get(lg, "network"));
+    if (!boot)
+        boot = json_string_value(json_object_get(json_array_get(json_object_get(lg, "socket_interfaces"), 0), "ifname"));
+    bool differs = (pred_transport && net && strcmp(pred_transport, net) != 0) ||
+                   (pred_if && boot && strcmp(pred_if, boot) != 0);
+    if (!net && !boot) {
+        snprintf(out, len, "the NCCL log names no transport and no interface to compare with the prediction");
+        return PF_SKIP;
+    }
+    snprintf(out, len, "predicted NET/%s over %s, NCCL used NET/%s over %s%s%s", pred_transport ? pred_transport : "?",
+             pred_if ? pred_if : "?", net ? net : "?", boot ? boot : "?",
+             !pred_transport ? " (net.transport did not run)" : "", !pred_if ? " (net.nccl_ifname did not run)" : "");
+    return differs ? PF_WARN : PF_PASS;
+}
+
 void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json_t *capture,
                          const pf_nccljudge_plan *plan)
 {

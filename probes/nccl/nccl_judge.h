@@ -47,4 +47,14 @@ json_t *pf_nccljudge_section(json_t *ranks);
 void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *section, const json_t *capture,
                          const pf_nccljudge_plan *plan);
 
+/* One rank against its own node's prediction (cluster runs: the node's
+ * net.nccl_ifname and net.transport checks).  pred_if is the bootstrap
+ * interface net.nccl_ifname predicted, pred_transport net.transport's
+ * "Socket"/"IB"/...; either NULL when that check did not run there.
+ * Pure.  Returns PF_PASS (NCCL did as predicted), PF_WARN (it did not: out
+ * says "predicted NET/IB over X, NCCL used NET/Socket over Y"), or PF_SKIP
+ * (nothing to compare: no prediction or no parsed log; out says which). */
+pf_status pf_nccljudge_predicted(const json_t *rank_result, const char *pred_if, const char *pred_transport,
+                                 char *out, size_t len);
+
 #endif

@@ -131,8 +131,44 @@ static void test_rows(void **st)
     }
 }
 
+/* One rank per node against its node's net.nccl_ifname / net.transport
+ * prediction: one row per case seen or expected on real clusters. */
+static void test_predicted(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *name, *transport, *ifname, *pred_if, *pred_tr;
+        pf_status want;
+        const char *text;
+    } rows[] = {
+        {"as predicted (the H100 run: Socket over eth0)", "NET/Socket", "eth0", "eth0", "Socket", PF_PASS,
+         "predicted NET/Socket over eth0, NCCL used NET/Socket over eth0"},
+        {"IB predicted, NCCL fell back to Socket on another NIC", "NET/Socket", "eth0", "enp1s0f0np0", "IB", PF_WARN,
+         "predicted NET/IB over enp1s0f0np0, NCCL used NET/Socket over eth0"},
+        {"same transport, other interface", "NET/Socket", "docker0", "eth0", "Socket", PF_WARN,
+         "NCCL used NET/Socket over docker0"},
+        {"net.transport did not run: the interface alone is compared", "NET/Socket", "eth0", "eth0", NULL, PF_PASS,
+         "(net.transport did not run)"},
+        {"neither check ran: no prediction, not a failure", "NET/Socket", "eth0", NULL, NULL, PF_SKIP,
+         "did not run on this node"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *r = rank(1, rows[i].transport, rows[i].ifname, 1000.0, 0, NULL, NULL, NULL);
+        char out[256];
+        pf_status got = pf_nccljudge_predicted(r, rows[i].pred_if, rows[i].pred_tr, out, sizeof out);
+        if (got != rows[i].want || !strstr(out, rows[i].text))
+            fail_msg("%s: got %d \"%s\", want %d with \"%s\"", rows[i].name, (int)got, out, (int)rows[i].want,
+                     rows[i].text);
+        json_decref(r);
+    }
+    json_t *nolog = json_pack("{s:i}", "rank", 0);
+    char out[256];
+    assert_int_equal(pf_nccljudge_predicted(nolog, "eth0", "Socket", out, sizeof out), PF_SKIP);
+    json_decref(nolog);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows), cmocka_unit_test(test_predicted)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
