@@ -167,8 +167,31 @@ static void test_predicted(void **st)
     json_decref(nolog);
 }
 
+/* Ranks on different NCCL versions: named by node, with each version. */
+static void test_versions(void **st)
+{
+    (void)st;
+    json_t *ranks = json_pack("[{s:i, s:s, s:i}, {s:i, s:s, s:i}, {s:i, s:s, s:i}]", "rank", 0, "host", "n0",
+                              "nccl_version", 22809, "rank", 1, "host", "n1", "nccl_version", 22707, "rank", 2,
+                              "host", "n2", "nccl_version", 22809);
+    char out[256];
+    assert_true(pf_nccljudge_versions(ranks, out, sizeof out));
+    assert_string_equal(out, "2.28.9 on n0, n2 vs 2.27.7 on n1");
+    json_object_set_new(json_array_get(ranks, 1), "nccl_version", json_integer(22809));
+    assert_false(pf_nccljudge_versions(ranks, out, sizeof out)); /* all agree */
+    json_decref(ranks);
+    /* no code: the log's version line counts; none known: nothing to say */
+    ranks = json_pack("[{s:i, s:s, s:{s:s}}, {s:i, s:s, s:{s:s}}, {s:i, s:s}]", "rank", 0, "host", "a", "nccl_log",
+                      "version", "2.28.9", "rank", 1, "host", "b", "nccl_log", "version", "2.26.2", "rank", 2, "host",
+                      "c");
+    assert_true(pf_nccljudge_versions(ranks, out, sizeof out));
+    assert_string_equal(out, "2.28.9 on a vs 2.26.2 on b");
+    json_decref(ranks);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows), cmocka_unit_test(test_predicted)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows), cmocka_unit_test(test_predicted),
+                                       cmocka_unit_test(test_versions)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
