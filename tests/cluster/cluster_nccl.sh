@@ -6,6 +6,8 @@
 # coordinator-ward and back out over the control plane.
 #   0. 2 nodes with net.nccl_ifname/net.transport: nccl.rank compares each
 #      node's prediction with its rank's NCCL log (lo vs the real NIC: warn)
+#   0b. n1 on another NCCL version (env= file, FAKE_NCCL_VERSION): nccl.init
+#      fails naming nodes and versions
 #   1. 3 nodes: cluster.nccl passes, the record's nccl section has the
 #      hand-offs (p2p numbers) and the sweeps, every node a passing nccl.rank
 #   2. a rank that dies mid-collective (the stand-in's FAKE_NCCL_DIE_RANK):
@@ -86,6 +88,22 @@ for c in d["checks"]:
     else:
         assert c["status"] == "warn" and p["verdict"] == "warn", c
         assert "predicted NET/Socket over %s, NCCL used NET/Socket over lo" % want in c["summary"], c["summary"]
+PY
+
+# n1 loads another NCCL version (its hostfile env= file sets the stand-in's
+# FAKE_NCCL_VERSION): nccl.init and cluster.nccl name the nodes and versions.
+echo 'FAKE_NCCL_VERSION=2.27.7' > "$d/n1.env"
+printf 'n0\nn1 env=%s\n' "$d/n1.env" > "$d/hosts3"
+"$pf" cluster --hostfile "$d/hosts3" --launcher exec --exec-template 'env {cmd}' --agent-path "$pf" \
+    --listen 127.0.0.1 --only net.interfaces --no-pairs --nccl --libnccl "$F/libnccl.so.2" \
+    --libcuda "$F/libcuda.so.1" -e 256K -n 5 --json "$d/ver.json" -q --nccl-timeout 10 > "$d/out" 2>&1
+python3 - "$d/ver.json" <<'PY' && ok "mismatched NCCL versions: nccl.init names n0 2.28.9 vs n1 2.27.7" || bad "version mismatch"
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {(c["id"], c.get("node")): c for c in d["checks"]}
+want = "Mismatched NCCL version across ranks: 2.28.9 on n0 vs 2.27.7 on n1"
+assert st[("nccl.init", None)]["status"] == "fail" and want in st[("nccl.init", None)]["summary"], st[("nccl.init", None)]
+assert st[("cluster.nccl", None)]["status"] == "fail" and want in st[("cluster.nccl", None)]["summary"]
 PY
 
 t0=$(date +%s)
