@@ -997,7 +997,7 @@ static void nccl_rank_check(coord *c, int i, const json_t *r)
 static void nccl_summary(coord *c, size_t first_check, const json_t *section, int nranks)
 {
     pf_check *s = pf_check_add(c->run, NULL, "cluster.nccl");
-    const pf_check *bad = NULL, *skip = NULL;
+    const pf_check *bad = NULL, *skip = NULL, *warn = NULL;
     size_t n = pf_run_check_count(c->run);
     /* the cluster-wide nccl.* first (they name the root cause), then a
      * node's nccl.rank: any failure fails cluster.nccl */
@@ -1009,6 +1009,8 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
             pf_status st = pf_check_status(ck);
             if (!bad && (st == PF_FAIL || st == PF_ERROR))
                 bad = ck;
+            if (!warn && st == PF_WARN && pass == 1)
+                warn = ck; /* a node's rank ran, but not as predicted */
             if (!skip && st == PF_SKIP && pass == 0 && strcmp(pf_check_id(ck), "nccl.transport") != 0)
                 skip = ck;
         }
@@ -1040,6 +1042,14 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
                  "all-reduce busbw %.2f GB/s at %s",
                  nranks, nranks == 1 ? "" : "s", json_array_size(p2p), json_array_size(p2p) == 1 ? "" : "s",
                  p2p_min < 0 ? 0 : p2p_min, json_number_value(json_object_get(last, "busbw")), sz);
+    if (warn) {
+        char *m = pf_xasprintf("%s; %s on %s: %s", pf_check_summary(s), pf_check_id(warn),
+                               pf_node_name(pf_check_node(warn)), pf_check_summary(warn));
+        pf_check_set(s, PF_WARN, "%s", m);
+        free(m);
+        if (pf_check_remedy_text(warn))
+            pf_check_remedy(s, "%s", pf_check_remedy_text(warn));
+    }
 }
 
 static void phase_nccl(coord *c)

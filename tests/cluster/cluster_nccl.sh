@@ -88,6 +88,9 @@ for c in d["checks"]:
     else:
         assert c["status"] == "warn" and p["verdict"] == "warn", c
         assert "predicted NET/Socket over %s, NCCL used NET/Socket over lo" % want in c["summary"], c["summary"]
+cn = [c for c in d["checks"] if c["id"] == "cluster.nccl"][0]
+if any(c["status"] == "warn" for c in d["checks"] if c["id"] == "nccl.rank"):
+    assert cn["status"] == "warn" and "nccl.rank on n0: " in cn["summary"] and "NCCL ran across 2 nodes" in cn["summary"], cn
 PY
 
 # n1 loads another NCCL version (its hostfile env= file sets the stand-in's
