@@ -936,6 +936,17 @@ static json_t *nccl_missing(int rank, int nranks, const char *phase, const char 
     return j;
 }
 
+/* The evidence of the node check id that node ran, or NULL. */
+static json_t *node_check_evidence(coord *c, pf_node *node, const char *id)
+{
+    for (size_t k = 0; k < pf_run_check_count(c->run); k++) {
+        pf_check *ck = pf_run_check(c->run, k);
+        if (pf_check_node(ck) == node && strcmp(pf_check_id(ck), id) == 0)
+            return pf_check_evidence(ck);
+    }
+    return NULL;
+}
+
 static void nccl_rank_check(coord *c, int i, const json_t *r)
 {
     pf_check *ck = pf_check_add(c->run, c->n[i].rn, "nccl.rank");
@@ -943,10 +954,29 @@ static void nccl_rank_check(coord *c, int i, const json_t *r)
     json_object_set_new(pf_check_evidence(ck), "rank", json_integer(rank));
     json_object_set(pf_check_evidence(ck), "log_file", json_object_get(r, "log_file") ? json_object_get(r, "log_file")
                                                                                        : json_null());
+    /* What this node's own checks predicted NCCL would pick, against what
+     * its rank's NCCL log says it picked (the judge compares). */
+    const json_t *ife = node_check_evidence(c, c->n[i].rn, "net.nccl_ifname");
+    const json_t *tre = node_check_evidence(c, c->n[i].rn, "net.transport");
+    const char *pred_if = json_string_value(
+        json_object_get(json_object_get(json_object_get(ife, "selection"), "bootstrap"), "interface"));
+    const char *pred_tr = json_string_value(json_object_get(json_object_get(tre, "prediction"), "transport"));
+    char cmp[320];
+    pf_status pst = pf_nccljudge_predicted(r, pred_if, pred_tr, cmp, sizeof cmp);
+    json_object_set_new(pf_check_evidence(ck), "prediction",
+                        json_pack("{s:s, s:s}", "verdict", pf_status_name(pst), "text", cmp));
     if (json_is_true(json_object_get(r, "ok"))) {
-        pf_check_set(ck, PF_PASS, "rank %lld of %lld: every step done and checked (init %.2f s)", (long long)rank,
+        if (pst == PF_WARN) {
+            pf_check_set(ck, PF_WARN, "rank %lld of %lld passed, but not as this node's checks predicted: %s",
+                         (long long)rank, (long long)json_integer_value(json_object_get(r, "nranks")), cmp);
+            pf_check_remedy(ck, "The server will pick what NCCL picked here; compare net.nccl_ifname and "
+                                "net.transport on this node with the NCCL log (log_file), and pin the choice "
+                                "(NCCL_SOCKET_IFNAME, NCCL_IB_DISABLE / NCCL_NET) in the env file from `preflight plan`.");
+            return;
+        }
+        pf_check_set(ck, PF_PASS, "rank %lld of %lld: every step done and checked (init %.2f s); %s", (long long)rank,
                      (long long)json_integer_value(json_object_get(r, "nranks")),
-                     json_number_value(json_object_get(r, "init_s")));
+                     json_number_value(json_object_get(r, "init_s")), cmp);
         return;
     }
     const json_t *d = json_object_get(r, "diagnosis");
@@ -967,7 +997,7 @@ static void nccl_rank_check(coord *c, int i, const json_t *r)
 static void nccl_summary(coord *c, size_t first_check, const json_t *section, int nranks)
 {
     pf_check *s = pf_check_add(c->run, NULL, "cluster.nccl");
-    const pf_check *bad = NULL, *skip = NULL;
+    const pf_check *bad = NULL, *skip = NULL, *warn = NULL;
     size_t n = pf_run_check_count(c->run);
     /* the cluster-wide nccl.* first (they name the root cause), then a
      * node's nccl.rank: any failure fails cluster.nccl */
@@ -979,6 +1009,8 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
             pf_status st = pf_check_status(ck);
             if (!bad && (st == PF_FAIL || st == PF_ERROR))
                 bad = ck;
+            if (!warn && st == PF_WARN && pass == 1)
+                warn = ck; /* a node's rank ran, but not as predicted */
             if (!skip && st == PF_SKIP && pass == 0 && strcmp(pf_check_id(ck), "nccl.transport") != 0)
                 skip = ck;
         }
@@ -1010,6 +1042,14 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
                  "all-reduce busbw %.2f GB/s at %s",
                  nranks, nranks == 1 ? "" : "s", json_array_size(p2p), json_array_size(p2p) == 1 ? "" : "s",
                  p2p_min < 0 ? 0 : p2p_min, json_number_value(json_object_get(last, "busbw")), sz);
+    if (warn) {
+        char *m = pf_xasprintf("%s; %s on %s: %s", pf_check_summary(s), pf_check_id(warn),
+                               pf_node_name(pf_check_node(warn)), pf_check_summary(warn));
+        pf_check_set(s, PF_WARN, "%s", m);
+        free(m);
+        if (pf_check_remedy_text(warn))
+            pf_check_remedy(s, "%s", pf_check_remedy_text(warn));
+    }
 }
 
 static void phase_nccl(coord *c)

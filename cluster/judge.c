@@ -122,8 +122,8 @@ static void judge_nodes(pf_run *run, const json_t *cluster)
     pf_check *c = pf_check_add(run, NULL, "cluster.nodes");
     json_t *ev = pf_check_evidence(c);
     json_t *nodes = json_array(), *archs = json_object(), *missing = json_array();
-    size_t nn = pf_run_node_count(run), nogpu = 0;
-    sbuf nogpu_names = {0};
+    size_t nn = pf_run_node_count(run), nogpu = 0, notrun = 0;
+    sbuf nogpu_names = {0}, notrun_names = {0};
     for (size_t i = 0; i < nn; i++) {
         pf_node *n = pf_run_node(run, i);
         json_t *f = facts_of(n);
@@ -150,7 +150,12 @@ static void judge_nodes(pf_run *run, const json_t *cluster)
                     json_array_append_new(a, json_string(pf_node_name(n)));
             }
         }
-        if (json_array_size(gl) == 0) {
+        /* No facts.cuda and no gpu.driver check: the node ran a subset
+         * (--only ...) without gpu.driver. That is "not looked", not "no GPU". */
+        if (!json_is_object(json_object_get(f, "cuda")) && !find_check(run, n, "gpu.driver")) {
+            sb_add(&notrun_names, "%s%s", notrun ? ", " : "", pf_node_name(n));
+            notrun++;
+        } else if (json_array_size(gl) == 0) {
             sb_add(&nogpu_names, "%s%s", nogpu ? ", " : "", pf_node_name(n));
             nogpu++;
         }
@@ -194,6 +199,8 @@ static void judge_nodes(pf_run *run, const json_t *cluster)
     } else if (json_object_size(archs) == 1) {
         sb_add(&s, ", all CC %s", json_object_iter_key(json_object_iter(archs)));
     }
+    if (notrun)
+        sb_add(&s, "; gpu.driver did not run on %s, so their GPUs are not known", sb_str(&notrun_names));
     if (json_array_size(missing)) {
         sb_add(&s, "; %s", sb_str(&miss));
         pf_check_set(c, PF_FAIL, "%s", sb_str(&s));
@@ -206,13 +213,20 @@ static void judge_nodes(pf_run *run, const json_t *cluster)
         pf_check_set(c, PF_WARN, "%s", sb_str(&s));
         pf_check_remedy(c, "Check gpu.driver on %s: a pipeline stage there has no GPU to run on",
                         sb_str(&nogpu_names));
+    } else if (notrun) {
+        pf_check_set(c, PF_SKIP, "%s", sb_str(&s));
+        pf_check_remedy(c, "Run the node checks with gpu.driver (drop --only, or add gpu.driver to it) to judge "
+                           "the GPUs of %s", sb_str(&notrun_names));
     } else {
         pf_check_set(c, PF_PASS, "%s", sb_str(&s));
     }
+    if (notrun)
+        json_object_set_new(ev, "gpu_driver_not_run", json_string(sb_str(&notrun_names)));
     pf_check_measure(c, (double)nn, (double)want, "nodes");
     free(s.s);
     free(miss.s);
     free(nogpu_names.s);
+    free(notrun_names.s);
 }
 
 /* ---- cluster.transport ------------------------------------------------------ */

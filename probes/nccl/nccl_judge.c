@@ -393,6 +393,97 @@ static void check_transport(pf_run *run, pf_node *node, const json_t *s, const j
                  plan && (plan->transport || plan->ifnames) ? ", as planned" : "");
 }
 
+static void rank_version(const json_t *r, char *v, size_t len)
+{
+    v[0] = 0;
+    const json_t *code = json_object_get(r, "nccl_version");
+    json_int_t c = json_integer_value(code);
+    if (json_is_integer(code) && c >= 20900) /* NCCL_VERSION(X,Y,Z) = X*10000 + Y*100 + Z since 2.9 */
+        snprintf(v, len, "%lld.%lld.%lld", (long long)(c / 10000), (long long)(c / 100 % 100), (long long)(c % 100));
+    else if (json_string_value(json_object_get(json_object_get(r, "nccl_log"), "version")))
+        snprintf(v, len, "%s", json_string_value(json_object_get(json_object_get(r, "nccl_log"), "version")));
+}
+
+bool pf_nccljudge_versions(const json_t *ranks, char *out, size_t len)
+{
+    /* up to 8 distinct versions, each with the names of its ranks' hosts */
+    char ver[8][32], who[8][256];
+    int nv = 0;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(ranks, i, r) {
+        char v[32];
+        rank_version(r, v, sizeof v);
+        if (!v[0])
+            continue;
+        int k = 0;
+        while (k < nv && strcmp(ver[k], v))
+            k++;
+        if (k == nv) {
+            if (nv == 8)
+                continue;
+            snprintf(ver[nv], sizeof ver[0], "%s", v);
+            who[nv][0] = 0;
+            nv++;
+        }
+        const char *h = json_string_value(json_object_get(r, "host"));
+        char name[64];
+        if (h)
+            snprintf(name, sizeof name, "%s", h);
+        else
+            snprintf(name, sizeof name, "rank %lld", (long long)json_integer_value(json_object_get(r, "rank")));
+        size_t l = strlen(who[k]);
+        snprintf(who[k] + l, sizeof who[0] - l, "%s%s", l ? ", " : "", name);
+    }
+    if (nv < 2)
+        return false;
+    out[0] = 0;
+    for (int k = 0; k < nv; k++) {
+        size_t l = strlen(out);
+        snprintf(out + l, len - l, "%s%s on %s", k ? " vs " : "", ver[k], who[k]);
+    }
+    return true;
+}
+
+pf_status pf_nccljudge_predicted(const json_t *r, const char *pred_if, const char *pred_transport, char *out,
+                                 size_t len)
+{
+    const json_t *lg = json_object_get(r, "nccl_log");
+    if (!pred_if && !pred_transport) {
+        snprintf(out, len, "no prediction: net.nccl_ifname and net.transport did not run on this node");
+        return PF_SKIP;
+    }
+    if (!json_is_object(lg)) {
+        snprintf(out, len, "no NCCL log from this rank to compare with the prediction");
+        return PF_SKIP;
+    }
+    /* What NCCL used: its NET transport from the channel lines (one rank
+     * per node, so every channel is NET/...), else the "Using network"
+     * line; the bootstrap interface, else the first NET/Socket one. */
+    const char *net = NULL, *boot = json_string_value(json_object_get(json_object_get(lg, "bootstrap"), "ifname"));
+    size_t i;
+    const json_t *t;
+    json_array_foreach(json_object_get(lg, "transports"), i, t) {
+        const char *x = json_string_value(t);
+        if (x && strncmp(x, "NET/", 4) == 0 && !net)
+            net = x + 4;
+    }
+    if (!net)
+        net = json_string_value(json_object_get(lg, "network"));
+    if (!boot)
+        boot = json_string_value(json_object_get(json_array_get(json_object_get(lg, "socket_interfaces"), 0), "ifname"));
+    bool differs = (pred_transport && net && strcmp(pred_transport, net) != 0) ||
+                   (pred_if && boot && strcmp(pred_if, boot) != 0);
+    if (!net && !boot) {
+        snprintf(out, len, "the NCCL log names no transport and no interface to compare with the prediction");
+        return PF_SKIP;
+    }
+    snprintf(out, len, "predicted NET/%s over %s, NCCL used NET/%s over %s%s%s", pred_transport ? pred_transport : "?",
+             pred_if ? pred_if : "?", net ? net : "?", boot ? boot : "?",
+             !pred_transport ? " (net.transport did not run)" : "", !pred_if ? " (net.nccl_ifname did not run)" : "");
+    return differs ? PF_WARN : PF_PASS;
+}
+
 void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json_t *capture,
                          const pf_nccljudge_plan *plan)
 {
@@ -433,6 +524,16 @@ void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json
         pf_check_set(init, PF_PASS, "%d ranks formed a communicator (non-blocking init, slowest %.2f s), NCCL %s%s", n,
                      init_max, ver ? ver : "?", nodes);
         pf_check_measure(init, init_max, 0, "s");
+    }
+    /* Ranks on different libnccl versions: NCCL's own bootstrap aborts
+     * with "Mismatched NCCL version" (when it gets that far); name who has
+     * which, whatever the run did. */
+    char vers[512];
+    if (n > 0 && pf_nccljudge_versions(ranks, vers, sizeof vers)) {
+        pf_check_set(init, PF_FAIL, "Mismatched NCCL version across ranks: %s", vers);
+        pf_check_remedy(init, "Install the same NCCL on every node (the venv's nvidia-nccl-cu* wheel or the system "
+                              "libnccl): every rank must load the same version.");
+        json_object_set_new(pf_check_evidence(init), "versions", json_string(vers));
     }
     bool have_p2p = false, have_ag = false;
     json_array_foreach(ranks, i, r) {

@@ -24,6 +24,8 @@
 #ifndef PF_NCCL_JUDGE_H
 #define PF_NCCL_JUDGE_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "core/record.h"
@@ -46,5 +48,21 @@ json_t *pf_nccljudge_section(json_t *ranks);
  * (no packet capture) or the object of nccl_pcap.h. */
 void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *section, const json_t *capture,
                          const pf_nccljudge_plan *plan);
+
+/* Different NCCL versions across ranks (each rank's "nccl_version" code,
+ * else its log's version): false when all agree or none is known; true
+ * with out = "2.28.9 on n0, n2 vs 2.27.7 on n1" (ranks named by "host").
+ * Pure.  pf_nccljudge_checks fails nccl.init with it. */
+bool pf_nccljudge_versions(const json_t *ranks, char *out, size_t len);
+
+/* One rank against its own node's prediction (cluster runs: the node's
+ * net.nccl_ifname and net.transport checks).  pred_if is the bootstrap
+ * interface net.nccl_ifname predicted, pred_transport net.transport's
+ * "Socket"/"IB"/...; either NULL when that check did not run there.
+ * Pure.  Returns PF_PASS (NCCL did as predicted), PF_WARN (it did not: out
+ * says "predicted NET/IB over X, NCCL used NET/Socket over Y"), or PF_SKIP
+ * (nothing to compare: no prediction or no parsed log; out says which). */
+pf_status pf_nccljudge_predicted(const json_t *rank_result, const char *pred_if, const char *pred_transport,
+                                 char *out, size_t len);
 
 #endif

@@ -4,6 +4,10 @@
 # running its rank in a child over the stand-in libnccl (TCP on 127.0.0.1)
 # and the stand-in libcuda (tests/probes/nccl/).  Rank 0's unique id goes
 # coordinator-ward and back out over the control plane.
+#   0. 2 nodes with net.nccl_ifname/net.transport: nccl.rank compares each
+#      node's prediction with its rank's NCCL log (lo vs the real NIC: warn)
+#   0b. n1 on another NCCL version (env= file, FAKE_NCCL_VERSION): nccl.init
+#      fails naming nodes and versions
 #   1. 3 nodes: cluster.nccl passes, the record's nccl section has the
 #      hand-offs (p2p numbers) and the sweeps, every node a passing nccl.rank
 #   2. a rank that dies mid-collective (the stand-in's FAKE_NCCL_DIE_RANK):
@@ -55,6 +59,54 @@ for k in ["cluster.nccl", "nccl.init", "nccl.p2p", "nccl.allreduce", "nccl.allga
     assert st[(k, None)] == "pass", (k, st)
 for n in ["n0", "n1", "n2"]:
     assert st[("nccl.rank", n)] == "pass", (n, st)
+# --only net.interfaces: no node predicted NCCL's choice; the evidence says so
+for c in d["checks"]:
+    if c["id"] == "nccl.rank":
+        p = c["evidence"]["prediction"]
+        assert p["verdict"] == "skip" and "did not run on this node" in p["text"], p
+PY
+
+# With the node checks that predict NCCL's choice: the stand-in libnccl runs
+# over lo (127.0.0.1) while net.nccl_ifname predicts this machine's real
+# NIC, so each nccl.rank names the difference, per node.
+printf 'n0\nn1\n' > "$d/hosts2"
+"$pf" cluster --hostfile "$d/hosts2" --launcher exec --exec-template 'env {cmd}' --agent-path "$pf" \
+    --listen 127.0.0.1 --only net.interfaces,net.nccl_ifname,net.transport --no-pairs --nccl \
+    --libnccl "$F/libnccl.so.2" --libcuda "$F/libcuda.so.1" -e 256K -n 5 --json "$d/pred.json" -q \
+    --nccl-timeout 10 > "$d/out" 2>&1
+python3 - "$d/pred.json" <<'PY' && ok "each node's prediction is compared with its rank's NCCL log" || bad "prediction vs NCCL log"
+import json, sys
+d = json.load(open(sys.argv[1]))
+pred = {c["node"]: c for c in d["checks"] if c["id"] == "net.nccl_ifname"}
+for c in d["checks"]:
+    if c["id"] != "nccl.rank":
+        continue
+    want = pred[c["node"]]["evidence"]["selection"]["bootstrap"]["interface"]
+    p = c["evidence"]["prediction"]
+    if want == "lo":
+        assert p["verdict"] == "pass", p
+    else:
+        assert c["status"] == "warn" and p["verdict"] == "warn", c
+        assert "predicted NET/Socket over %s, NCCL used NET/Socket over lo" % want in c["summary"], c["summary"]
+cn = [c for c in d["checks"] if c["id"] == "cluster.nccl"][0]
+if any(c["status"] == "warn" for c in d["checks"] if c["id"] == "nccl.rank"):
+    assert cn["status"] == "warn" and "nccl.rank on n0: " in cn["summary"] and "NCCL ran across 2 nodes" in cn["summary"], cn
+PY
+
+# n1 loads another NCCL version (its hostfile env= file sets the stand-in's
+# FAKE_NCCL_VERSION): nccl.init and cluster.nccl name the nodes and versions.
+echo 'FAKE_NCCL_VERSION=2.27.7' > "$d/n1.env"
+printf 'n0\nn1 env=%s\n' "$d/n1.env" > "$d/hosts3"
+"$pf" cluster --hostfile "$d/hosts3" --launcher exec --exec-template 'env {cmd}' --agent-path "$pf" \
+    --listen 127.0.0.1 --only net.interfaces --no-pairs --nccl --libnccl "$F/libnccl.so.2" \
+    --libcuda "$F/libcuda.so.1" -e 256K -n 5 --json "$d/ver.json" -q --nccl-timeout 10 > "$d/out" 2>&1
+python3 - "$d/ver.json" <<'PY' && ok "mismatched NCCL versions: nccl.init names n0 2.28.9 vs n1 2.27.7" || bad "version mismatch"
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {(c["id"], c.get("node")): c for c in d["checks"]}
+want = "Mismatched NCCL version across ranks: 2.28.9 on n0 vs 2.27.7 on n1"
+assert st[("nccl.init", None)]["status"] == "fail" and want in st[("nccl.init", None)]["summary"], st[("nccl.init", None)]
+assert st[("cluster.nccl", None)]["status"] == "fail" and want in st[("cluster.nccl", None)]["summary"]
 PY
 
 t0=$(date +%s)

@@ -99,6 +99,12 @@ static const row_t rows[] = {
      {"h100.json", "vm.json"}, NULL, NULL, NULL,
      {{"cluster.nodes", NULL, NULL, PF_WARN, "no GPU visible on vm"},
       {"cluster.nodes", NULL, NULL, PF_WARN, "all CC 9.0"}}},
+    {"--only net.interfaces on a GPU machine: gpu.driver did not run, not 'no GPU'",
+     {"gpu1-net-only.json"}, NULL, NULL, NULL,
+     {{"cluster.nodes", NULL, NULL, PF_SKIP, "gpu.driver did not run on gpu1"}}},
+    {"a GPU node next to one that skipped gpu.driver: the latter named, no 'no GPU'",
+     {"h100.json", "gpu1-net-only.json"}, NULL, NULL, NULL,
+     {{"cluster.nodes", NULL, NULL, PF_SKIP, "2 of 2 nodes joined, all CC 9.0; gpu.driver did not run on gpu1"}}},
 };
 
 static const pf_check *find(const pf_run *run, const expect_t *e)

@@ -188,3 +188,15 @@ for a in names:
         faults.append(probe(a, b, **kw))
 json.dump({"listen": listen_f, "probes": faults}, open(os.path.join(HERE, "pairs-faults.json"), "w"), indent=1)
 print("wrote pairs-ok, pairs-faults")
+
+# `preflight check --only net.interfaces` on a GPU machine: gpu.driver did not
+# run, so the record has no facts.cuda and no gpu.driver check.  cluster.nodes
+# must say that, not "no GPU visible" (seen on the H100 machine, 2026-12-05).
+only = copy.deepcopy(base)
+only["nodes"][0]["name"] = "gpu1"
+only["nodes"][0]["facts"] = {k: v for k, v in only["nodes"][0]["facts"].items() if k in ("interfaces",)}
+only["checks"] = [c for c in only["checks"] if c["id"] == "net.interfaces"]
+for c in only["checks"]:
+    c["node"] = "gpu1"
+json.dump(only, open(os.path.join(HERE, "gpu1-net-only.json"), "w"), indent=1)
+print("wrote gpu1-net-only")

@@ -45,6 +45,7 @@
 #ifndef FAKE_NCCL_CODE
 #define FAKE_NCCL_CODE 22809
 #endif
+static int fake_code(void);
 #define MAXR 16
 #define MAXQ 64
 
@@ -101,8 +102,8 @@ static void log_open(void)
     if (logf_)
         setvbuf(logf_, NULL, _IOLBF, 0);
     if (logf_)
-        fprintf(logf_, "%s:%d:%d [0] NCCL INFO NCCL version 2.28.9+cuda13.0\n", "fakehost", (int)getpid(),
-                (int)syscall(SYS_gettid));
+        fprintf(logf_, "%s:%d:%d [0] NCCL INFO NCCL version %s+cuda13.0\n", "fakehost", (int)getpid(),
+                (int)syscall(SYS_gettid), fake_code() != FAKE_NCCL_CODE ? getenv("FAKE_NCCL_VERSION") : "2.28.9");
 }
 
 static void info(const char *fmt, ...)
@@ -137,10 +138,21 @@ static void warn(const char *where, const char *fmt, ...)
     fprintf(logf_, "\n[%s] fakehost:%d:%d [0] %s NCCL WARN %s\n", ts, (int)getpid(), (int)syscall(SYS_gettid), where, m);
 }
 
+/* FAKE_NCCL_VERSION=X.Y.Z: report another version (a node of a cluster
+ * with a different libnccl; the log line and ncclGetVersion agree). */
+static int fake_code(void)
+{
+    const char *e = getenv("FAKE_NCCL_VERSION");
+    int x, y, z;
+    if (e && sscanf(e, "%d.%d.%d", &x, &y, &z) == 3 && x >= 2 && x < 10 && y >= 0 && y < 100 && z >= 0 && z < 100)
+        return x * 10000 + y * 100 + z;
+    return FAKE_NCCL_CODE;
+}
+
 API int ncclGetVersion(int *v);
 int ncclGetVersion(int *v)
 {
-    *v = FAKE_NCCL_CODE;
+    *v = fake_code();
     return 0;
 }
 

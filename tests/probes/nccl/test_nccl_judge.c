@@ -131,8 +131,67 @@ static void test_rows(void **st)
     }
 }
 
+/* One rank per node against its node's net.nccl_ifname / net.transport
+ * prediction: one row per case seen or expected on real clusters. */
+static void test_predicted(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *name, *transport, *ifname, *pred_if, *pred_tr;
+        pf_status want;
+        const char *text;
+    } rows[] = {
+        {"as predicted (the H100 run: Socket over eth0)", "NET/Socket", "eth0", "eth0", "Socket", PF_PASS,
+         "predicted NET/Socket over eth0, NCCL used NET/Socket over eth0"},
+        {"IB predicted, NCCL fell back to Socket on another NIC", "NET/Socket", "eth0", "enp1s0f0np0", "IB", PF_WARN,
+         "predicted NET/IB over enp1s0f0np0, NCCL used NET/Socket over eth0"},
+        {"same transport, other interface", "NET/Socket", "docker0", "eth0", "Socket", PF_WARN,
+         "NCCL used NET/Socket over docker0"},
+        {"net.transport did not run: the interface alone is compared", "NET/Socket", "eth0", "eth0", NULL, PF_PASS,
+         "(net.transport did not run)"},
+        {"neither check ran: no prediction, not a failure", "NET/Socket", "eth0", NULL, NULL, PF_SKIP,
+         "did not run on this node"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *r = rank(1, rows[i].transport, rows[i].ifname, 1000.0, 0, NULL, NULL, NULL);
+        char out[256];
+        pf_status got = pf_nccljudge_predicted(r, rows[i].pred_if, rows[i].pred_tr, out, sizeof out);
+        if (got != rows[i].want || !strstr(out, rows[i].text))
+            fail_msg("%s: got %d \"%s\", want %d with \"%s\"", rows[i].name, (int)got, out, (int)rows[i].want,
+                     rows[i].text);
+        json_decref(r);
+    }
+    json_t *nolog = json_pack("{s:i}", "rank", 0);
+    char out[256];
+    assert_int_equal(pf_nccljudge_predicted(nolog, "eth0", "Socket", out, sizeof out), PF_SKIP);
+    json_decref(nolog);
+}
+
+/* Ranks on different NCCL versions: named by node, with each version. */
+static void test_versions(void **st)
+{
+    (void)st;
+    json_t *ranks = json_pack("[{s:i, s:s, s:i}, {s:i, s:s, s:i}, {s:i, s:s, s:i}]", "rank", 0, "host", "n0",
+                              "nccl_version", 22809, "rank", 1, "host", "n1", "nccl_version", 22707, "rank", 2,
+                              "host", "n2", "nccl_version", 22809);
+    char out[256];
+    assert_true(pf_nccljudge_versions(ranks, out, sizeof out));
+    assert_string_equal(out, "2.28.9 on n0, n2 vs 2.27.7 on n1");
+    json_object_set_new(json_array_get(ranks, 1), "nccl_version", json_integer(22809));
+    assert_false(pf_nccljudge_versions(ranks, out, sizeof out)); /* all agree */
+    json_decref(ranks);
+    /* no code: the log's version line counts; none known: nothing to say */
+    ranks = json_pack("[{s:i, s:s, s:{s:s}}, {s:i, s:s, s:{s:s}}, {s:i, s:s}]", "rank", 0, "host", "a", "nccl_log",
+                      "version", "2.28.9", "rank", 1, "host", "b", "nccl_log", "version", "2.26.2", "rank", 2, "host",
+                      "c");
+    assert_true(pf_nccljudge_versions(ranks, out, sizeof out));
+    assert_string_equal(out, "2.28.9 on a vs 2.26.2 on b");
+    json_decref(ranks);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows), cmocka_unit_test(test_predicted),
+                                       cmocka_unit_test(test_versions)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
