@@ -22,6 +22,13 @@ typedef struct command {
     bool stops_cleanly; /* polls pf_sig_count(): keeps its record on SIGINT/SIGTERM/SIGHUP */
 } command;
 
+/* stops_cleanly (docs/RELIABILITY.md, "One signal policy"): true for every
+ * command that runs work worth a record.  plan, report and compare are
+ * false by design: they only read records and write files, each through
+ * temp + rename, so the immediate exit never leaves a half-written output
+ * (test harden_sig_files).  cluster and agent are false until their waits
+ * poll the flag; what they start still dies with them. */
+
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main, true},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main, true},
