@@ -22,10 +22,17 @@ typedef struct command {
     bool stops_cleanly; /* polls pf_sig_count(): keeps its record on SIGINT/SIGTERM/SIGHUP */
 } command;
 
+/* stops_cleanly (docs/RELIABILITY.md, "One signal policy"): true for every
+ * command that runs work worth a record.  plan, report and compare are
+ * false by design: they only read records and write files, each through
+ * temp + rename, so the immediate exit never leaves a half-written output
+ * (test harden_sig_files).  cluster and agent are false until their waits
+ * poll the flag; what they start still dies with them. */
+
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main, true},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main, true},
-    {"nccl", "run NCCL itself (the server's libnccl) with local ranks: pipeline, sweep, transport", pf_nccl_main, false},
+    {"nccl", "run NCCL itself (the server's libnccl) with local ranks: pipeline, sweep, transport", pf_nccl_main, true},
     {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main, false},
     {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main, false},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main, true},

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sig.h"
 #include "probes/context.h"
 #include "probes/nccl/libnccl.h"
 #include "probes/nccl/nccl_envfile.h"
@@ -380,11 +381,29 @@ int pf_nccl_main(int argc, char **argv)
         libj = NULL;
         json_object_set_new(section, "hostid_per_rank", json_boolean(hostid));
         json_object_set(section, "backstop_hit", json_object_get(res, "backstop_hit"));
+        bool interrupted = json_is_true(json_object_get(res, "interrupted"));
+        if (interrupted) {
+            json_object_set_new(section, "interrupted", json_true());
+            pf_run_set_incomplete(run, "interrupted by %s: the NCCL ranks were stopped; results are what they reported before",
+                                  pf_sig_name(pf_sig_last()));
+        }
         pf_nccljudge_plan plan = {expect_if, expect_tr, min_busbw};
+        size_t first_judged = pf_run_check_count(run);
         pf_nccljudge_checks(run, node, section, capj && !json_object_get(capj, "error") ? capj : NULL, &plan);
+        /* Ranks stopped by the user did not fail: a verdict built on them is
+         * not a finding (the same rule as check's registry: "not judged"). */
+        for (size_t i = first_judged; interrupted && i < pf_run_check_count(run); i++) {
+            pf_check *jc = pf_run_check(run, i);
+            if (pf_check_status(jc) == PF_FAIL) {
+                char *was = pf_xasprintf("%s", pf_check_summary(jc));
+                pf_check_set(jc, PF_ERROR, "interrupted by %s while the ranks ran; not judged (%s)",
+                             pf_sig_name(pf_sig_last()), was);
+                free(was);
+            }
+        }
         if (capj)
             json_object_set(section, "capture", capj);
-        if (fallback)
+        if (fallback && !interrupted)
             run_fallback(run, node, section, &lo_, &env, fallback, log_dir);
         pf_run_set_section(run, "nccl", section);
         json_decref(res);

@@ -2,6 +2,7 @@
  * watch phases and deadlines, collect results (see nccl_local.h). */
 #include "probes/nccl/nccl_local.h"
 #include "core/file.h"
+#include "core/sig.h"
 
 #include "probes/nccl/nccl_agent.h"
 
@@ -253,6 +254,10 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
     double t0 = pf_now();
     fflush(NULL);
     pid_t parent = getpid();
+    /* All ranks share one process group (the first started rank leads it),
+     * so a signal stops every one of them with one kill(-pgid) and a second
+     * signal SIGKILLs the group from the handler (core/sig.h). */
+    pid_t pgid = 0;
     for (int r = 0; r < n; r++) {
         s[r].up = s[r].down = -1;
         snprintf(s[r].log_file, sizeof s[r].log_file, "%s/nccl.rank%d.log", o->log_dir, r);
@@ -273,13 +278,19 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
             goto fail;
         }
         if (pid == 0) {
-            /* A rank never outlives preflight: `preflight nccl` exits at once
-             * on SIGINT/SIGTERM/SIGHUP (core/main.c: not yet a command that
-             * stops cleanly) and may be SIGKILLed; a rank stuck in NCCL
+            /* A rank never outlives preflight: on SIGINT/SIGTERM/SIGHUP the
+             * parent stops the ranks' group itself, but it may be SIGKILLed
+             * (or exit at a second signal); a rank stuck in NCCL
              * would otherwise keep running, holding the GPU and its ports. */
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (getppid() != parent)
                 _exit(1);
+            setpgid(0, pgid);
+            /* the parent's handler only raises a flag: a rank told to stop
+             * must stop */
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGHUP, SIG_DFL);
             close(up[0]);
             close(down[1]);
             for (int k = 0; k < r; k++) { /* siblings' pipes are not ours */
@@ -291,6 +302,11 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
             signal(SIGPIPE, SIG_IGN);
             rank_main(o, r, up[1], down[0], s[r].log_file);
         }
+        setpgid(pid, pgid); /* both sides: whichever runs first wins the race */
+        if (pgid == 0) {
+            pgid = pid;
+            pf_sig_watch_group(pgid);
+        }
         close(up[1]);
         close(down[0]);
         s[r].pid = pid;
@@ -301,6 +317,10 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
 
     double deadline = t0 + (o->deadline_s > 0 ? o->deadline_s : 120);
     bool backstop = false;
+    /* SIGINT/SIGTERM/SIGHUP (core/sig.h): SIGTERM to the ranks' group, what
+     * they already reported is kept, SIGKILL after a short grace. */
+    bool interrupted = false;
+    double grace_until = 0;
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     for (;;) {
         struct pollfd pf[MAX_RANKS];
@@ -318,6 +338,17 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
             pf_now() - s[o->kill_rank].phase_since >= o->kill_after_s) {
             kill(s[o->kill_rank].pid, SIGKILL);
             s[o->kill_rank].killed_by_us = true;
+        }
+        if (!interrupted && pf_sig_count() > 0) {
+            interrupted = true;
+            grace_until = pf_now() + 2;
+            if (pgid > 0)
+                kill(-pgid, SIGTERM);
+        }
+        if (interrupted && pf_now() >= grace_until) {
+            if (pgid > 0)
+                kill(-pgid, SIGKILL);
+            break;
         }
         double left = deadline - pf_now();
         if (left <= 0) {
@@ -360,7 +391,10 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
             j = synth_result(o, r, &s[r], "absent", "this rank was never started (a node that never joins)");
         } else if (!j) {
             char msg[256];
-            if (backstop)
+            if (interrupted)
+                snprintf(msg, sizeof msg, "stopped in '%s': preflight was interrupted by %s", s[r].phase[0] ? s[r].phase : "load",
+                         pf_sig_name(pf_sig_last()));
+            else if (backstop)
                 snprintf(msg, sizeof msg, "still in '%s' at the %.0f s deadline: killed", s[r].phase[0] ? s[r].phase : "load",
                          o->deadline_s > 0 ? o->deadline_s : 120);
             else if (WIFSIGNALED(s[r].status))
@@ -369,12 +403,14 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
             else
                 snprintf(msg, sizeof msg, "the rank process exited (status %d) during '%s' without a result",
                          WIFEXITED(s[r].status) ? WEXITSTATUS(s[r].status) : -1, s[r].phase[0] ? s[r].phase : "load");
-            j = synth_result(o, r, &s[r], backstop ? "timeout" : "died", msg);
+            j = synth_result(o, r, &s[r], interrupted ? "interrupted" : backstop ? "timeout" : "died", msg);
         }
         json_object_set_new(j, "log_file", json_string(s[r].log_file));
         json_array_append_new(ranks, j);
     }
-    json_t *out = json_pack("{s:o, s:f, s:b}", "ranks", ranks, "wall_s", pf_now() - t0, "backstop_hit", backstop);
+    pf_sig_watch_group(0); /* every rank has been reaped: the group is gone */
+    json_t *out = json_pack("{s:o, s:f, s:b, s:b}", "ranks", ranks, "wall_s", pf_now() - t0, "backstop_hit", backstop,
+                            "interrupted", interrupted);
     for (int r = 0; r < n; r++) {
         if (s[r].up >= 0)
             close(s[r].up);
@@ -385,6 +421,7 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
     free(s);
     return out;
 fail:
+    pf_sig_watch_group(0);
     for (int r = 0; r < n; r++)
         if (s[r].pid > 0) {
             kill(s[r].pid, SIGKILL);

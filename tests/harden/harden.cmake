@@ -20,3 +20,8 @@ foreach(t test_bench_mt test_bench_mt_stop bench_mt_cli test_pair_requests)
     set_property(TEST ${t} APPEND PROPERTY LABELS tsan)
   endif()
 endforeach()
+# report/compare keep the immediate exit on a signal: a kill at a random
+# moment never leaves an output half-written (temp + rename).
+add_test(NAME harden_sig_files
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_sig_files.sh $<TARGET_FILE:preflight> $<TARGET_FILE:pf_mkrecord>)
+set_tests_properties(harden_sig_files PROPERTIES TIMEOUT 60 LABELS harden)

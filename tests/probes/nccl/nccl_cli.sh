@@ -36,22 +36,33 @@ for bad in "-b 12Q" "--ranks 0" "--ranks 2 --inject-kill-rank 5" "--frobnicate" 
 done
 printf 'NCCL_IB_DISABLE=1\nnot an assignment\n' > "$T/junk.env"
 run --env-file "$T/junk.env" -q 2>"$T/err"; [ $? -eq 2 ] && grep -q "line 2" "$T/err" || fail "env file line error"
-# SIGTERM while a rank hangs (FAKE_NCCL_STALL_RANK=1): `preflight nccl` does
-# not yet stop cleanly (core/main.c), so it exits at once (143) -- and no
-# rank may outlive it (they kept running before: PR_SET_PDEATHSIG now).
-# Zombies count as gone: in a container nobody may reap the orphans.
+# SIGTERM while a rank hangs (FAKE_NCCL_STALL_RANK=1): the signal policy
+# (core/sig.h): the ranks' process group is stopped, the record is written
+# with what they reported, marked interrupted, exit 3, and no rank outlives
+# it.  Zombies count as gone: in a container nobody may reap the orphans.
 alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 FAKE_NCCL_STALL_RANK=1 "$PF" nccl --libnccl "$F/libnccl.so.2" --libcuda "$F/libcuda.so.1" --log-dir "$T" -e 1M \
-    --ranks 2 --env-file "$T/ok.env" -q >/dev/null 2>&1 &
+    --ranks 2 --env-file "$T/ok.env" --json "$T/int.json" -q >/dev/null 2>&1 &
 pid=$!
 kids=""
-for _ in $(seq 100); do kids=$(pgrep -P $pid | tr '\n' ' '); [ "$(echo $kids | wc -w)" -ge 2 ] && break; sleep 0.05; done
+for _ in $(seq 200); do kids=$(pgrep -P $pid | tr '\n' ' '); [ "$(echo $kids | wc -w)" -ge 2 ] && break; sleep 0.05; done
 [ "$(echo $kids | wc -w)" -ge 2 ] || fail "SIGTERM case: the ranks did not start ($kids)"
-sleep 0.5
+# wait until a rank reported a collective phase (the log has it), not a fixed time
+for _ in $(seq 200); do grep -qs 'all_reduce\|AllReduce' "$T"/nccl.rank0.log && break; sleep 0.05; done
+t0=$(date +%s%N)
 kill -TERM $pid; wait $pid; rc=$?
-[ $rc -eq 143 ] || fail "SIGTERM: exit $rc (want 143)"
+t1=$(date +%s%N)
+[ $rc -eq 3 ] || fail "SIGTERM: exit $rc (want 3)"
+[ $(( (t1 - t0) / 1000000 )) -lt 8000 ] || fail "SIGTERM: took $(( (t1 - t0) / 1000000 )) ms to stop"
+python3 - "$T/int.json" <<'PY' || fail "SIGTERM: record"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] is False and "interrupted by SIGTERM" in d["incomplete_reason"], d.get("incomplete_reason")
+s = d["nccl"]
+assert s["interrupted"] is True and len(s["ranks"]) == 2, s.keys()
+PY
 gone=0
-for _ in $(seq 40); do
+for _ in $(seq 100); do
     gone=1; for k in $kids; do alive $k && gone=0; done
     [ $gone -eq 1 ] && break; sleep 0.05
 done
