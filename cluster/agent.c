@@ -22,11 +22,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster/auth.h"
 #include "cluster/proto.h"
 #include "core/env.h"
+#include "core/file.h"
 #include "core/proc.h"
 #include "core/record.h"
 #include "probes/context.h"
@@ -260,7 +262,7 @@ static json_t *fail_reply(const char *fmt, ...) __attribute__((format(printf, 1,
 
 /* run_checks: the node checks of `preflight check`, planned and run by the
  * same registry runner (probes/registry.h), into a fresh record. */
-static json_t *op_run_checks(agent *a, const json_t *msg)
+static json_t *run_checks_here(agent *a, const json_t *msg)
 {
     /* The coordinator may name this node's env file (hostfile env=). */
     const char *mode = jstr(msg, "env");
@@ -335,6 +337,92 @@ static json_t *fail_reply(const char *fmt, ...)
     json_t *r = json_pack("{s:b,s:s}", "ok", 0, "error", m);
     free(m);
     return r;
+}
+
+/* Node checks run in a forked child, never in the agent itself.  The
+ * GPU checks initialise the CUDA driver (cuInit, a primary context); a
+ * process that did so cannot hand CUDA to a fork()ed child, and cluster.nccl's
+ * rank is exactly such a child of this agent (cluster/ncclop.c): with the
+ * checks run in-process every rank failed with "cuInit:
+ * CUDA_ERROR_NOT_INITIALIZED" (seen on the H100, docs/GPU-VERIFICATION.md
+ * run 4).  The child also keeps a probe that crashes from taking the agent
+ * down: its death becomes this node's error reply.  The reply travels as one
+ * JSON text over a pipe; the wait has a deadline. */
+#define CHECKS_DEADLINE_S 600.0
+#define CHECKS_REPLY_MAX (64u << 20)
+
+static json_t *op_run_checks(agent *a, const json_t *msg)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return fail_reply("cannot run the node checks: pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return fail_reply("cannot run the node checks: fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        close(p[0]);
+        signal(SIGPIPE, SIG_IGN);
+        json_t *reply = run_checks_here(a, msg);
+        char *text = json_dumps(reply, JSON_COMPACT);
+        int rc = text && pf_file_write_fd(p[1], text, strlen(text)) == 0 ? 0 : 1;
+        _exit(rc);
+    }
+    close(p[1]);
+    char *out = NULL;
+    size_t len = 0;
+    double deadline = pf_now() + CHECKS_DEADLINE_S;
+    const char *why = NULL;
+    for (;;) {
+        double left = deadline - pf_now();
+        if (left <= 0) {
+            why = "the node checks did not finish within 600 s (killed)";
+            break;
+        }
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;
+        char buf[65536];
+        ssize_t n = read(p[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (len + (size_t)n > CHECKS_REPLY_MAX) {
+            why = "the node checks' reply exceeds 64 MiB (killed)";
+            break;
+        }
+        out = pf_xrealloc(out, len + (size_t)n);
+        memcpy(out + len, buf, (size_t)n);
+        len += (size_t)n;
+    }
+    close(p[0]);
+    if (why)
+        kill(pid, SIGKILL);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    json_t *reply = NULL;
+    if (why) {
+        reply = fail_reply("%s", why);
+    } else if (WIFSIGNALED(st)) {
+        reply = fail_reply("the node checks' process died of signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    } else {
+        json_error_t je;
+        reply = len ? json_loadb(out, len, 0, &je) : NULL;
+        if (!reply)
+            reply = fail_reply("the node checks' process exited %d without a reply",
+                               WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+    free(out);
+    return reply;
 }
 
 static json_t *op_listen(agent *a, const json_t *msg)

@@ -109,6 +109,24 @@ assert st[("nccl.init", None)]["status"] == "fail" and want in st[("nccl.init", 
 assert st[("cluster.nccl", None)]["status"] == "fail" and want in st[("cluster.nccl", None)]["summary"]
 PY
 
+# gpu.driver runs on every node before the ranks start, through the same
+# stand-in libcuda (LD_LIBRARY_PATH), which refuses cuInit in a child forked
+# after its parent's cuInit, as the real driver does.  The agent runs its
+# node checks in a child of its own, so its NCCL rank can still use CUDA.
+LD_LIBRARY_PATH="$F${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$pf" cluster --hostfile "$d/hosts" --launcher exec \
+    --exec-template 'env {cmd}' --agent-path "$pf" --listen 127.0.0.1 --only gpu.driver,net.interfaces --no-pairs \
+    --nccl --libnccl "$F/libnccl.so.2" --libcuda "$F/libcuda.so.1" -e 256K -n 5 --json "$d/gpu.json" -q \
+    --nccl-timeout 10 > "$d/out" 2>&1
+python3 - "$d/gpu.json" <<'PY' && ok "gpu.driver ran on the nodes (cuInit) and the ranks still formed a communicator" || { bad "gpu.driver then nccl"; cat "$d/out"; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {(c["id"], c.get("node")): c for c in d["checks"]}
+for n in ["n0", "n1", "n2"]:
+    assert st[("gpu.driver", n)]["status"] in ("pass", "warn"), st[("gpu.driver", n)]
+assert st[("nccl.init", None)]["status"] == "pass", st[("nccl.init", None)]["summary"]
+assert st[("cluster.nccl", None)]["status"] in ("pass", "warn"), st[("cluster.nccl", None)]["summary"]
+PY
+
 t0=$(date +%s)
 cluster 'env FAKE_NCCL_DIE_RANK=1 {cmd}' "$d/die.json" --nccl-timeout 8; rc=$?
 t1=$(date +%s)

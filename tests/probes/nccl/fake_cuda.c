@@ -1,10 +1,15 @@
 /* fake_cuda.c -- a stand-in libcuda.so.1 for the NCCL probe's CI tests:
  * "device" memory is host memory, a stream is a counter of pending work
  * (fake_stream.h).  FAKE_CUDA_NO_DEVICE=1 makes cuInit fail as on a node
- * without a GPU.  Test fixture only. */
+ * without a GPU.  Like the real driver, a process forked after its parent
+ * called cuInit cannot initialise CUDA (CUDA_ERROR_NOT_INITIALIZED, seen
+ * on the H100: docs/GPU-VERIFICATION.md run 4).  Test fixture only. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "fake_stream.h"
 
@@ -25,12 +30,43 @@ API int cuStreamCreate(void **s, unsigned f);
 API int cuStreamQuery(void *s);
 API int cuStreamDestroy_v2(void *s);
 API int cuGetErrorName(int e, const char **s);
+/* what gpu.driver asks (a node check run before the ranks) */
+API int cuDriverGetVersion(int *v);
+API int cuDeviceGetName(char *name, int len, int d);
+API int cuDeviceGetAttribute(int *v, int attr, int d);
+API int cuDeviceTotalMem_v2(size_t *b, int d);
+API int cuMemGetInfo_v2(size_t *free_b, size_t *total_b);
+API int cuCtxGetCurrent(void **c);
+
+int cuDriverGetVersion(int *v) { *v = 13000; return 0; }
+int cuDeviceGetName(char *name, int len, int d)
+{
+    (void)d;
+    snprintf(name, (size_t)len, "Stand-in GPU");
+    return 0;
+}
+int cuDeviceGetAttribute(int *v, int attr, int d)
+{
+    (void)d;
+    *v = attr == 75 ? 9 : attr == 76 ? 0 : 1; /* compute capability 9.0; 1 for the rest */
+    return 0;
+}
+int cuDeviceTotalMem_v2(size_t *b, int d) { (void)d; *b = (size_t)80 << 30; return 0; }
+int cuMemGetInfo_v2(size_t *free_b, size_t *total_b) { *free_b = (size_t)79 << 30; *total_b = (size_t)80 << 30; return 0; }
+int cuCtxGetCurrent(void **c) { *c = (void *)0x1; return 0; }
+
+static pid_t inited_by; /* the process that called cuInit first */
 
 int cuInit(unsigned f)
 {
     (void)f;
     const char *e = getenv("FAKE_CUDA_NO_DEVICE");
-    return e && *e == '1' ? 100 /* CUDA_ERROR_NO_DEVICE */ : 0;
+    if (e && *e == '1')
+        return 100; /* CUDA_ERROR_NO_DEVICE */
+    if (inited_by && inited_by != getpid())
+        return 3; /* CUDA_ERROR_NOT_INITIALIZED: CUDA does not survive fork() */
+    inited_by = getpid();
+    return 0;
 }
 int cuDeviceGetCount(int *n) { *n = 1; return 0; }
 int cuDeviceGet(int *d, int o) { *d = o; return 0; }
@@ -53,7 +89,7 @@ int cuStreamQuery(void *s) { return atomic_load(&((fake_stream *)s)->pending) > 
 int cuStreamDestroy_v2(void *s) { free(s); return 0; }
 int cuGetErrorName(int e, const char **s)
 {
-    *s = e == 100 ? "CUDA_ERROR_NO_DEVICE" : e == 600 ? "CUDA_ERROR_NOT_READY" : e == 2 ? "CUDA_ERROR_OUT_OF_MEMORY"
+    *s = e == 100 ? "CUDA_ERROR_NO_DEVICE" : e == 600 ? "CUDA_ERROR_NOT_READY" : e == 2 ? "CUDA_ERROR_OUT_OF_MEMORY" : e == 3 ? "CUDA_ERROR_NOT_INITIALIZED"
                                                                                            : "CUDA_ERROR_UNKNOWN";
     return 0;
 }
