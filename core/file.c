@@ -5,9 +5,12 @@
 #include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/sig.h"
 
 const char *pf_file_type_name(mode_t mode)
 {
@@ -271,4 +274,57 @@ FILE *pf_file_append(const char *path, pf_err *err)
         close(fd);
     }
     return f;
+}
+
+char *pf_file_drain_fd(int fd, size_t max, bool keep_reading, double deadline, bool stop_on_signal, size_t *len,
+                       bool *full, pf_drain_end *end)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = pf_xmalloc(cap);
+    *full = false;
+    for (;;) {
+        if (stop_on_signal && pf_sig_count() > 0) {
+            *end = PF_DRAIN_SIGNAL;
+            break;
+        }
+        double left = deadline - pf_now();
+        if (left <= 0) {
+            *end = PF_DRAIN_DEADLINE;
+            break;
+        }
+        int ms = (int)(left * 1000) + 1;
+        if (stop_on_signal && ms > 200)
+            ms = 200;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, ms);
+        if (pr <= 0)
+            continue; /* EINTR or a slice ended: the checks above decide */
+        char chunk[65536];
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0) {
+            *end = PF_DRAIN_EOF;
+            break;
+        }
+        size_t take = (size_t)r;
+        if (n + take > max) {
+            take = max - n;
+            *full = true;
+        }
+        if (n + take + 1 > cap) {
+            while (n + take + 1 > cap)
+                cap *= 2;
+            buf = pf_xrealloc(buf, cap);
+        }
+        memcpy(buf + n, chunk, take);
+        n += take;
+        if (*full && !keep_reading) {
+            *end = PF_DRAIN_FULL;
+            break;
+        }
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
 }

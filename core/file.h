@@ -29,6 +29,7 @@
 #ifndef PF_FILE_H
 #define PF_FILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -61,6 +62,25 @@ int pf_file_write(const char *path, const void *data, size_t len, pf_err *err);
 /* Write all of data to fd, retrying short writes and EINTR; -1 with errno
  * on failure (a write of 0 bytes is EIO). */
 int pf_file_write_fd(int fd, const void *data, size_t len);
+
+/* Read a pipe (a child's output) until EOF, with a deadline and a cap: the
+ * one loop for every "read what my child wrote" (core/proc.c's tools,
+ * cluster/agent.c's checks child).  deadline is on the pf_now() clock.
+ * Past `max` bytes: with keep_reading, the rest is read and dropped (a tool
+ * that floods its output still runs to its end) and *full is set; without,
+ * reading stops there.  When stop_on_signal, a signal of the policy
+ * (core/sig.h: pf_sig_count() > 0) ends the wait too; poll sleeps at most
+ * 200 ms so a signal that lands just before it is still seen in time.
+ * Returns a NUL-terminated heap buffer (never NULL; *len bytes) and why it
+ * ended. */
+typedef enum pf_drain_end {
+    PF_DRAIN_EOF,      /* the writer closed its end */
+    PF_DRAIN_DEADLINE, /* the deadline passed first */
+    PF_DRAIN_SIGNAL,   /* a signal of the policy came first */
+    PF_DRAIN_FULL,     /* more than max bytes (without keep_reading) */
+} pf_drain_end;
+char *pf_file_drain_fd(int fd, size_t max, bool keep_reading, double deadline, bool stop_on_signal, size_t *len,
+                       bool *full, pf_drain_end *end);
 
 /* Open PATH for appending (JSONL outputs): symlinks followed, created 0644
  * if absent, a FIFO without a reader refused at once instead of blocking,

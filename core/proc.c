@@ -6,6 +6,7 @@
  * from "ran and exited 127".
  */
 #include "core/proc.h"
+#include "core/file.h"
 #include "core/sig.h"
 
 #include <errno.h>
@@ -89,49 +90,16 @@ int pf_proc_run(char *const argv[], const pf_proc_opts *opts, pf_proc_result *re
         return pf_err_errno(err, child_errno, "cannot run %s", argv[0]);
     }
 
-    size_t cap = 4096, n = 0;
-    char *buf = pf_xmalloc(cap);
-    bool eof = false;
     /* Once preflight is being stopped (core/sig.h), no tool gets its full
      * deadline: it is killed at once, even if the signal came just before
      * it started (a loaded machine makes that window wide). */
-    while (!eof) {
-        double left = timeout - (pf_now() - t0);
-        if (pf_sig_count() > 0) {
-            res->timed_out = res->interrupted = true;
-            break;
-        }
-        if (left <= 0) {
-            res->timed_out = true;
-            break;
-        }
-        struct pollfd pfd = {.fd = outp[0], .events = POLLIN};
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue; /* timeout is re-checked at the top */
-        char chunk[8192];
-        ssize_t r = read(outp[0], chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            eof = true;
-            break;
-        }
-        size_t take = (size_t)r;
-        if (n + take > max_out) {
-            take = max_out - n;
-            res->out_truncated = true;
-        }
-        if (n + take + 1 > cap) {
-            while (n + take + 1 > cap)
-                cap *= 2;
-            buf = pf_xrealloc(buf, cap);
-        }
-        memcpy(buf + n, chunk, take);
-        n += take;
-    }
+    size_t n = 0;
+    pf_drain_end end;
+    char *buf = pf_file_drain_fd(outp[0], max_out, true, t0 + timeout, true, &n, &res->out_truncated, &end);
+    if (end == PF_DRAIN_SIGNAL)
+        res->timed_out = res->interrupted = true;
+    else if (end == PF_DRAIN_DEADLINE)
+        res->timed_out = true;
     close(outp[0]);
 
     int status = 0;
