@@ -7,6 +7,7 @@
  * timed out" and never unbounded.
  */
 #include "cluster/launcher.h"
+#include "core/sig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -163,6 +164,9 @@ int pf_launcher_spawn(pf_launcher *l, int node, char *const argv[], const char *
         _exit(127);
     }
     setpgid(pid, pid);
+    /* A second Ctrl-C/SIGTERM exits at once (core/sig.h): this node's
+     * launcher (ssh, srun, the agent itself) goes with us. */
+    pf_sig_watch_add(pid);
     close(out[1]), close(in[0]), close(st[1]);
     int e = 0;
     ssize_t r;
@@ -172,6 +176,7 @@ int pf_launcher_spawn(pf_launcher *l, int node, char *const argv[], const char *
     close(st[0]);
     if (r == (ssize_t)sizeof e) {
         waitpid(pid, NULL, 0);
+        pf_sig_watch_remove(pid);
         close(out[0]), close(in[1]);
         if (e == ENOENT)
             return pf_err_set(err, "%s is not installed here (not found on PATH)", argv[0]);
@@ -367,6 +372,7 @@ void pf_launcher_stop(pf_launcher *l, double grace_s)
             /* The leader is gone; anything left in its group goes too. */
             kill(-c->pid, SIGKILL);
         }
+        pf_sig_watch_remove(c->pid);
     }
 }
 

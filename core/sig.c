@@ -12,6 +12,7 @@ static const int SIGS[] = {SIGINT, SIGTERM, SIGHUP};
 static volatile sig_atomic_t g_count;
 static volatile sig_atomic_t g_last;
 static volatile sig_atomic_t g_group;
+static volatile sig_atomic_t g_groups[PF_SIG_MAX_GROUPS]; /* 0: free slot */
 static volatile sig_atomic_t g_immediate;
 static struct sigaction g_old[NSIGS];
 static int g_installed;
@@ -47,6 +48,9 @@ static void on_signal(int signo, siginfo_t *si, void *uctx)
         int saved = errno;
         if (g_group > 0)
             kill(-(pid_t)g_group, SIGKILL);
+        for (size_t i = 0; i < PF_SIG_MAX_GROUPS; i++)
+            if (g_groups[i] > 0)
+                kill(-(pid_t)g_groups[i], SIGKILL);
         static const char msg[] = "\npreflight: exiting now\n";
         (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
         errno = saved;
@@ -72,6 +76,8 @@ int pf_sig_install(pf_err *err)
     g_count = 0;
     g_last = 0;
     g_group = 0;
+    for (size_t i = 0; i < PF_SIG_MAX_GROUPS; i++)
+        g_groups[i] = 0;
     for (size_t i = 0; i < NSIGS; i++)
         if (sigaction(SIGS[i], &sa, &g_old[i]) != 0) {
             int e = errno, failed = SIGS[i];
@@ -97,6 +103,27 @@ int pf_sig_count(void) { return g_count; }
 int pf_sig_last(void) { return g_last; }
 void pf_sig_set_immediate(bool immediate) { g_immediate = immediate; }
 void pf_sig_watch_group(pid_t pgid) { g_group = pgid > 0 ? pgid : 0; }
+
+/* A slot is written whole (sig_atomic_t), so the handler sees either the
+ * group or 0, never half of one. */
+int pf_sig_watch_add(pid_t pgid)
+{
+    if (pgid <= 0)
+        return -1;
+    for (size_t i = 0; i < PF_SIG_MAX_GROUPS; i++)
+        if (g_groups[i] == 0) {
+            g_groups[i] = pgid;
+            return 0;
+        }
+    return -1;
+}
+
+void pf_sig_watch_remove(pid_t pgid)
+{
+    for (size_t i = 0; i < PF_SIG_MAX_GROUPS; i++)
+        if (pgid > 0 && g_groups[i] == pgid)
+            g_groups[i] = 0;
+}
 
 const char *pf_sig_name(int signo)
 {

@@ -58,5 +58,14 @@ const char *pf_sig_name(int signo);
 /* The process group to SIGKILL if a second signal forces the exit (the
  * launched server's; its leader is our child).  0: none. */
 void pf_sig_watch_group(pid_t pgid);
+/* More groups for the same forced exit: `preflight cluster` starts one
+ * launcher child per node, each in its own process group (cluster/
+ * launcher.c), and adds each here.  At most PF_SIG_MAX_GROUPS at once
+ * (past that a group is not watched and add returns -1: it still ends when
+ * its control connection closes).  Remove a group once it is reaped, so a
+ * recycled pid is never killed. */
+#define PF_SIG_MAX_GROUPS 256
+int pf_sig_watch_add(pid_t pgid);
+void pf_sig_watch_remove(pid_t pgid);
 
 #endif
