@@ -27,6 +27,7 @@
 
 #include "cluster/auth.h"
 #include "cluster/proto.h"
+#include "core/sig.h"
 #include "core/env.h"
 #include "core/file.h"
 #include "core/proc.h"
@@ -373,42 +374,35 @@ static json_t *op_run_checks(agent *a, const json_t *msg)
         _exit(rc);
     }
     close(p[1]);
-    char *out = NULL;
+    /* A signal to the agent (core/sig.h) stops the checks too: the child
+     * gets SIGTERM (its own runner stops between probes and kills a tool
+     * it runs), then SIGKILL after 2 s. */
     size_t len = 0;
-    double deadline = pf_now() + CHECKS_DEADLINE_S;
-    const char *why = NULL;
-    for (;;) {
-        double left = deadline - pf_now();
-        if (left <= 0) {
-            why = "the node checks did not finish within 600 s (killed)";
-            break;
-        }
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            continue;
-        char buf[65536];
-        ssize_t n = read(p[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (len + (size_t)n > CHECKS_REPLY_MAX) {
-            why = "the node checks' reply exceeds 64 MiB (killed)";
-            break;
-        }
-        out = pf_xrealloc(out, len + (size_t)n);
-        memcpy(out + len, buf, (size_t)n);
-        len += (size_t)n;
-    }
+    bool full = false;
+    pf_drain_end end;
+    char *out = pf_file_drain_fd(p[0], CHECKS_REPLY_MAX, false, pf_now() + CHECKS_DEADLINE_S, true, &len, &full, &end);
     close(p[0]);
-    if (why)
-        kill(pid, SIGKILL);
+    const char *why = end == PF_DRAIN_DEADLINE ? "the node checks did not finish within 600 s (killed)"
+                      : end == PF_DRAIN_FULL   ? "the node checks' reply exceeds 64 MiB (killed)"
+                      : end == PF_DRAIN_SIGNAL ? "the agent was stopped by a signal during the node checks"
+                                               : NULL;
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    bool reaped = false;
+    if (end == PF_DRAIN_SIGNAL) {
+        kill(pid, SIGTERM);
+        double until = pf_now() + 2;
+        while (!reaped && pf_now() < until) {
+            reaped = waitpid(pid, &st, WNOHANG) == pid;
+            if (!reaped)
+                usleep(10000);
+        }
+    }
+    if (!reaped) {
+        if (why)
+            kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
     json_t *reply = NULL;
     if (why) {
         reply = fail_reply("%s", why);
@@ -500,13 +494,58 @@ static int handshake(agent *a, pf_err *err)
     return 0;
 }
 
-static int serve(agent *a)
+/* Wait for the coordinator's next frame in 200 ms slices, so a signal
+ * is seen at once: 1 readable (or closed), 0 the deadline passed, -1 a
+ * signal of the policy (core/sig.h) came. */
+static int wait_frame(int fd, double deadline)
 {
     for (;;) {
-        double idle = 3 * a->keepalive_s;
+        if (pf_sig_count() > 0)
+            return -1;
+        double left = deadline - pf_now();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+        if (r > 0)
+            return 1;
+    }
+}
+
+/* The signal policy on an agent: SIGINT/SIGTERM/SIGHUP (Slurm ending the
+ * job step, the launcher stopped, Ctrl-C on a manual agent) stop the
+ * operation in progress -- the NCCL rank and the checks child are killed
+ * (their reply still goes out, saying so) -- and the coordinator is told
+ * why this node goes away before the connection closes ("stopped"), so the
+ * record names the signal instead of a lost connection.  Exit 3. */
+static int stopped(agent *a)
+{
+    const char *sig = pf_sig_name(pf_sig_last());
+    pf_err e;
+    json_t *m = json_pack("{s:s,s:s}", "type", "stopped", "signal", sig);
+    (void)pf_proto_send(a->fd, m, pf_now() + 2, &e);
+    json_decref(m);
+    fprintf(stderr, "preflight agent: stopped by %s; the coordinator was told\n", sig);
+    return PF_EXIT_INCOMPLETE;
+}
+
+static int serve(agent *a)
+{
+    /* From here on a signal stops the agent cleanly (before, it had nothing
+     * to stop or tell, and the first signal exited at once). */
+    pf_sig_set_immediate(false);
+    for (;;) {
+        double idle = 3 * a->keepalive_s, deadline = pf_now() + idle;
         bool eof = false;
         pf_err e;
-        json_t *m = pf_proto_recv(a->fd, PF_PROTO_MAX_FRAME, pf_now() + idle, &eof, &e);
+        int w = wait_frame(a->fd, deadline);
+        if (w < 0)
+            return stopped(a);
+        if (w == 0)
+            return die("no frame from the coordinator for %.0f s; exiting", idle);
+        /* the frame has begun: its rest gets the idle deadline, at least 5 s */
+        json_t *m = pf_proto_recv(a->fd, PF_PROTO_MAX_FRAME, deadline > pf_now() + 5 ? deadline : pf_now() + 5,
+                                  &eof, &e);
         if (!m) {
             if (eof)
                 return die("the coordinator went away (connection closed); exiting");
@@ -601,6 +640,9 @@ int pf_agent_main(int argc, char **argv)
         return PF_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Until the session is served, a signal exits at once (nothing to stop
+     * or tell yet; reading the secret from a terminal waits up to 300 s). */
+    pf_sig_set_immediate(true);
     pf_err e;
     if (names && !a.name[0] && name_by_rank(names, a.name, sizeof a.name, &e) < 0)
         return die("%s", e.msg);

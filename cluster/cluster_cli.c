@@ -14,6 +14,7 @@
 #include "cluster/launcher.h"
 #include "cluster/nodelist.h"
 #include "core/proc.h"
+#include "core/sig.h"
 #include "probes/nccl/nccl_flags.h"
 #include "probes/probe_flags.h"
 #include "reports/cluster_table.h"
@@ -461,7 +462,10 @@ int pf_cluster_main(int argc, char **argv)
         goto out;
     }
     json_decref(flags);
-    if (co.plan_dir && pf_plan_write(run, co.plan_dir, &e) < 0) {
+    if (co.plan_dir && pf_sig_count() > 0) {
+        /* a plan from a run cut short would leave out what was not tested */
+        fprintf(stderr, "preflight cluster: --plan %s not written: the run was interrupted\n", co.plan_dir);
+    } else if (co.plan_dir && pf_plan_write(run, co.plan_dir, &e) < 0) {
         fprintf(stderr, "preflight cluster: --plan %s: %s\n", co.plan_dir, e.msg);
         pf_run_set_incomplete(run, "the plan could not be written: %s", e.msg);
     }

@@ -32,6 +32,7 @@
 
 #include "cluster/auth.h"
 #include "cluster/proto.h"
+#include "core/sig.h"
 
 #include "cluster/judge.h"
 #include "probes/nccl/nccl_judge.h"
@@ -58,6 +59,7 @@ typedef struct cnode {
     json_t *listen;     /* listen reply result (owned) */
     double joined_at;
     bool checks_sent;   /* run_checks went out (at join, or at the phase) */
+    bool stopped;       /* failed because a signal stopped the run, not by its own fault */
     char peer_ip[64], hostname[128], machine[32], version[32];
 } cnode;
 
@@ -93,6 +95,8 @@ typedef struct coord {
     const char *join;   /* HOST:PORT the agents dial */
     int *running;       /* run_jobs: job index + 1 per source node */
     bool eager_checks;  /* during join: a node gets run_checks as it joins */
+    int stop_sig;       /* the signal that stopped the run (core/sig.h); 0: none */
+    const char *stop_phase;
 } coord;
 
 void pf_coord_opts_init(pf_coord_opts *o)
@@ -394,6 +398,18 @@ static void on_frame(coord *c, size_t ki, json_t *m)
         }
         return; /* a late reply to an abandoned request: dropped */
     }
+    if (strcmp(t, "stopped") == 0) {
+        /* The agent was stopped on its node (Slurm, its launcher, a user):
+         * name the signal, from a fixed list -- never text from the wire. */
+        static const char *const sigs[] = {"Ctrl-C", "SIGTERM", "SIGHUP"};
+        const char *got = json_string_value(json_object_get(m, "signal")), *name = "a signal";
+        for (size_t q = 0; got && q < sizeof sigs / sizeof sigs[0]; q++)
+            if (strcmp(got, sigs[q]) == 0)
+                name = sigs[q];
+        node_fail(c, i, "the agent was stopped by %s on the node%s%s", name, n->req_id ? " during " : "",
+                  n->req_id ? n->req_type : "");
+        return;
+    }
     node_fail(c, i, "the agent sent '%s', which is not a reply", t);
 }
 
@@ -455,10 +471,27 @@ static void conns_compact(coord *c)
     c->nconns = w;
 }
 
-/* The loop every phase runs: until done(c) or the deadline. */
+/* The signal policy (core/sig.h): the first SIGINT/SIGTERM/SIGHUP raises a
+ * flag; the coordinator notices it here, in every wait (pump wakes at
+ * least 5x/s, and poll returns early on the signal), and from then on
+ * starts nothing new: the phase in progress returns at once, nodes still
+ * answering are named as interrupted (not as hung), the later phases are
+ * skipped, the agents get bye and their launchers are stopped, and the
+ * record is still written -- marked incomplete, exit 3. */
+static bool stopping(coord *c)
+{
+    if (!c->stop_sig && pf_sig_count() > 0) {
+        c->stop_sig = pf_sig_last() ? pf_sig_last() : SIGINT;
+        c->stop_phase = c->phase;
+        logf_(c, "stopping: %s during the %s phase", pf_sig_name(c->stop_sig), c->phase);
+    }
+    return c->stop_sig != 0;
+}
+
+/* The loop every phase runs: until done(c), the deadline or a signal. */
 static void pump(coord *c, double deadline, bool (*done)(coord *))
 {
-    while (!done(c)) {
+    while (!done(c) && !stopping(c)) {
         double now = pf_now();
         if (now >= deadline)
             return;
@@ -542,13 +575,21 @@ static void phase_end(coord *c, double t_start)
     json_array_append_new(c->phases, json_pack("{s:s,s:f}", "name", c->phase, "seconds", pf_now() - t_start));
 }
 
-/* Nodes still in flight at a deadline are hung: name them and drop them. */
+/* Nodes still in flight at a deadline are hung: name them and drop them.
+ * After a signal they are not hung: say what stopped the wait. */
 static void fail_in_flight(coord *c, double seconds)
 {
-    for (size_t i = 0; i < c->nn; i++)
-        if (c->n[i].st == N_JOINED && c->n[i].req_id)
-            node_fail(c, (int)i, "did not answer %s within %.0f s (the agent hangs or the node is overloaded)",
-                      c->n[i].req_type[0] ? c->n[i].req_type : c->phase, seconds);
+    for (size_t i = 0; i < c->nn; i++) {
+        if (c->n[i].st != N_JOINED || !c->n[i].req_id)
+            continue;
+        const char *what = c->n[i].req_type[0] ? c->n[i].req_type : c->phase;
+        if (stopping(c)) {
+            node_fail(c, (int)i, "was still answering %s when %s stopped the run", what, pf_sig_name(c->stop_sig));
+            c->n[i].stopped = true;
+        } else
+            node_fail(c, (int)i, "did not answer %s within %.0f s (the agent hangs or the node is overloaded)", what,
+                      seconds);
+    }
 }
 
 static bool reply_ok(cnode *n, const char **error)
@@ -575,7 +616,10 @@ static void phase_join(coord *c)
             continue;
         char why[600];
         const char *tail = pf_launcher_node_tail(c->launch, (int)i);
-        if (pf_launcher_node_ended(c->launch, (int)i, why, sizeof why))
+        if (stopping(c)) {
+            node_fail(c, (int)i, "had not joined when %s stopped the run", pf_sig_name(c->stop_sig));
+            c->n[i].stopped = true;
+        } else if (pf_launcher_node_ended(c->launch, (int)i, why, sizeof why))
             node_fail(c, (int)i, "did not join within %.0f s: %s", c->o->join_s, why);
         else if (tail && *tail)
             node_fail(c, (int)i, "did not join within %.0f s (the launcher still runs; its last output: %.300s)",
@@ -796,7 +840,7 @@ static void run_jobs(coord *c, probe_job *jobs, size_t nj, size_t par, bool disj
             left--;
         }
         /* Start new ones. */
-        for (size_t k = 0; k < nj && inflight < par; k++) {
+        for (size_t k = 0; k < nj && inflight < par && !c->stop_sig; k++) {
             probe_job *j = &jobs[k];
             if (j->started || c->running[j->from])
                 continue;
@@ -831,15 +875,17 @@ static void run_jobs(coord *c, probe_job *jobs, size_t nj, size_t par, bool disj
         }
         if (!left)
             break;
-        if (pf_now() >= deadline) {
+        if (pf_now() >= deadline || stopping(c)) {
             fail_in_flight(c, deadline - c->phase_start);
             /* Jobs never started are reported as such. */
+            char why[96] = "not run: the phase deadline passed first";
+            if (c->stop_sig)
+                snprintf(why, sizeof why, "not run: %s stopped the run first", pf_sig_name(c->stop_sig));
             for (size_t k = 0; k < nj; k++)
                 if (!jobs[k].started) {
                     jobs[k].started = true;
                     json_array_append_new(results, json_pack("{s:s,s:s,s:s}", "node", c->n[jobs[k].from].spec->name,
-                                                             "peer", c->n[jobs[k].to].spec->name, "error",
-                                                             "not run: the phase deadline passed first"));
+                                                             "peer", c->n[jobs[k].to].spec->name, "error", why));
                     left--;
                 }
             continue; /* the collect step records the failed ones */
@@ -877,6 +923,8 @@ static void phase_pairs(coord *c, json_t *results)
     free(jobs);
     phase_end(c, t);
 
+    if (stopping(c))
+        return; /* the agents close their listeners when they go */
     for (size_t i = 0; i < c->nn; i++)
         if (c->n[i].st == N_JOINED)
             request(c, (int)i, json_pack("{s:s}", "type", "unlisten"));
@@ -1181,6 +1229,19 @@ static void phase_nccl(coord *c)
         if (c->n[idx[r]].rn)
             nccl_rank_check(c, idx[r], json_array_get(ranks, (size_t)r));
     nccl_summary(c, first_check, section, nr);
+    /* Ranks stopped by the user did not fail: a verdict built on them is
+     * not a finding (the rule of preflight nccl and check's registry). */
+    for (size_t i = first_check; stopping(c) && i < pf_run_check_count(c->run); i++) {
+        pf_check *jc = pf_run_check(c->run, i);
+        if (pf_check_status(jc) == PF_FAIL || pf_check_status(jc) == PF_WARN) {
+            char *was = pf_xstrdup(pf_check_summary(jc));
+            pf_check_set(jc, PF_ERROR, "interrupted by %s while the ranks ran; not judged (%s)",
+                         pf_sig_name(c->stop_sig), was);
+            free(was);
+        }
+    }
+    if (c->stop_sig)
+        json_object_set_new(section, "interrupted", json_true());
     pf_run_set_section(c->run, "nccl", section);
     json_decref(ranks);
     free(res);
@@ -1274,12 +1335,18 @@ static void judge_join(coord *c)
 {
     /* Nodes that failed after joining are in the record (with what they
      * sent so far), so the judge counts them as present: say it here. */
-    size_t ok = 0, late = 0;
-    char failed[2000] = "", late_failed[2000] = "";
+    size_t ok = 0, late = 0, nstopped = 0;
+    char failed[2000] = "", late_failed[2000] = "", stopped[2000] = "";
     for (size_t i = 0; i < c->nn; i++) {
         cnode *n = &c->n[i];
         if (n->st != N_FAILED) {
             ok++;
+            continue;
+        }
+        if (n->stopped) { /* not the node's fault: said apart, as an error */
+            size_t l = strlen(stopped);
+            snprintf(stopped + l, sizeof stopped - l, "%s%s %s", l ? "; " : "", n->spec->name, n->why);
+            nstopped++;
             continue;
         }
         char *buf = n->rn ? late_failed : failed;
@@ -1292,6 +1359,18 @@ static void judge_join(coord *c)
         pf_check *k = pf_run_check(c->run, i);
         if (strcmp(pf_check_id(k), "cluster.nodes") == 0 && !pf_check_node(k))
             nc = k;
+    }
+    if (nstopped && !*failed && !*late_failed) {
+        /* Every node missing from the results is missing because the user
+         * stopped the run: that is not a finding about the cluster. */
+        char *prev = nc ? pf_xstrdup(pf_check_summary(nc)) : NULL;
+        if (!nc)
+            nc = pf_check_add(c->run, NULL, "cluster.nodes");
+        pf_check_set(nc, PF_ERROR, "not judged: %s stopped the run (%s)%s%s", pf_sig_name(c->stop_sig), stopped,
+                     prev ? "; before that: " : "", prev ? prev : "");
+        pf_check_remedy(nc, "run again and let it finish; the nodes' results so far are kept in this record");
+        free(prev);
+        return;
     }
     if (nc && !late)
         return; /* the judge named the nodes that never joined */
@@ -1403,6 +1482,16 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
     logf_(&c, "coordinator on %s, %zu nodes, launcher %s", join, c.nn, vt->name);
 
     int rc = 0;
+    if (pf_sig_count() > 0) { /* stopped before anything was launched */
+        stopping(&c);
+        pf_run_set_incomplete(run, "interrupted by %s before the agents were launched", pf_sig_name(c.stop_sig));
+        memset(secret, 0, sizeof secret);
+        close(c.lfd);
+        free(c.n);
+        json_decref(c.refused);
+        json_decref(c.phases);
+        return 0;
+    }
     c.launch = pf_launcher_start(vt, lc, err);
     /* The secret is not needed past the launch: wipe our copies. */
     memset(secret, 0, sizeof secret);
@@ -1414,12 +1503,14 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         c.eager_checks = true;
         phase_join(&c);
         c.eager_checks = false;
-        phase_checks(&c);
-        if (o->pairs) {
+        if (!stopping(&c))
+            phase_checks(&c);
+        if (o->pairs && !stopping(&c)) {
             phase_listen(&c);
             phase_pairs(&c, probes);
         }
-        phase_nccl(&c);
+        if (!stopping(&c))
+            phase_nccl(&c);
         bye_all(&c);
         pf_run_set_section(run, "cluster", cluster_section(&c, advertise, port, vt->name));
         if (o->pairs)
@@ -1432,9 +1523,14 @@ int pf_coord_run(pf_run *run, const pf_nodelist *nl, const pf_launcher_vt *vt, p
         pf_cluster_judge(run, &jo);
         judge_join(&c);
         phase_end(&c, t);
+        if (c.stop_sig)
+            pf_run_set_incomplete(run, "interrupted by %s during the %s phase: the agents were stopped; the record "
+                                       "holds what the nodes reported before",
+                                  pf_sig_name(c.stop_sig), c.stop_phase);
         /* Give the agents a moment to read bye and exit by themselves
-         * before their launchers are stopped. */
-        double end = pf_now() + 2;
+         * before their launchers are stopped (not after a signal: the
+         * user asked to stop, and a busy agent would not read bye). */
+        double end = c.stop_sig ? 0 : pf_now() + 2;
         bool any = true;
         while (any && pf_now() < end) {
             pf_launcher_service(c.launch);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/record.h"
+#include "core/sig.h"
 #include "probes/context.h"
 #include "probes/nccl/libnccl.h"
 #include "probes/nccl/nccl_agent.h"
@@ -255,16 +256,19 @@ static void handle_line(pf_ncclop *op, char *line)
     }
 }
 
-/* Read what the child wrote until stop(op) or the deadline. */
+/* Read what the child wrote until stop(op), the deadline or a signal of
+ * the policy (core/sig.h; 200 ms slices so one is seen at once). */
 static void pump(pf_ncclop *op, double deadline, bool (*stop)(const pf_ncclop *))
 {
     while (op->up >= 0 && !stop(op)) {
         double left = deadline - pf_now();
-        if (left <= 0)
+        if (left <= 0 || pf_sig_count() > 0)
             return;
         struct pollfd p = {op->up, POLLIN, 0};
-        int pr = poll(&p, 1, (int)(left * 1000) + 1);
+        int pr = poll(&p, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
         if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0 && pf_now() < deadline)
             continue;
         if (pr <= 0)
             return;
@@ -448,7 +452,11 @@ json_t *pf_ncclop_wait(pf_ncclop *op)
     if (!res) {
         char msg[300];
         const char *kind;
-        if (killed) {
+        if (killed && pf_sig_count() > 0) {
+            kind = "interrupted";
+            snprintf(msg, sizeof msg, "stopped by %s on the node during '%s': killed", pf_sig_name(pf_sig_last()),
+                     op->phase);
+        } else if (killed) {
             kind = "timeout";
             snprintf(msg, sizeof msg, "still in '%s' at the %.0f s deadline: killed", op->phase, op->deadline_s);
         } else if (WIFSIGNALED(status)) {

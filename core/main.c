@@ -26,15 +26,14 @@ typedef struct command {
  * command that runs work worth a record.  plan, report and compare are
  * false by design: they only read records and write files, each through
  * temp + rename, so the immediate exit never leaves a half-written output
- * (test harden_sig_files).  cluster and agent are false until their waits
- * poll the flag; what they start still dies with them. */
+ * (test harden_sig_files; plan's outputs too). */
 
 static const command commands[] = {
     {"check", "run every node check on this machine (kernels, ptxas, memory, network)", pf_check_main, true},
     {"kernels", "find the CUDA kernels in libraries and judge them for a GPU", pf_kernels_main, true},
     {"nccl", "run NCCL itself (the server's libnccl) with local ranks: pipeline, sweep, transport", pf_nccl_main, true},
-    {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main, false},
-    {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main, false},
+    {"cluster", "check every node and every pair of nodes of a cluster, from one node", pf_cluster_main, true},
+    {"agent", "the per-node side of preflight cluster (started by its launcher)", pf_agent_main, true},
     {"bench", "benchmark a serving endpoint the way SGLang's bench_serving measures it", pf_bench_main, true},
     {"plan", "write per-node env files, ray start lines and the launch command a cluster run proved", pf_plan_main, false},
     {"report", "render saved run records: HTML, JUnit, Markdown, GitHub, benchmark JSON, Prometheus", pf_report_main, false},

@@ -54,4 +54,7 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME cluster_nccl COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_nccl.sh $<TARGET_FILE:preflight>
            $<TARGET_FILE_DIR:pf_nccl_fake_tcp>)
   set_tests_properties(cluster_nccl PROPERTIES TIMEOUT 60)
+  add_test(NAME cluster_signals COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_signals.sh $<TARGET_FILE:preflight>
+           $<TARGET_FILE_DIR:pf_nccl_fake_tcp>)
+  set_tests_properties(cluster_signals PROPERTIES TIMEOUT 90)
 endif()
