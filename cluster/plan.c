@@ -126,10 +126,14 @@ static int write_file(const char *dir, const char *name, const char *text, mode_
     char *tmp = pf_xasprintf("%s.tmp%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
     int rc = 0;
-    if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
-        rc = pf_err_errno(err, errno, "cannot write %s", tmp);
-        if (f)
-            fclose(f);
+    bool wrote = f && fputs(text, f) != EOF;
+    int e = errno;
+    if (f && fclose(f) != 0 && wrote) { /* closed either way: never twice */
+        wrote = false;
+        e = errno;
+    }
+    if (!wrote) {
+        rc = pf_err_errno(err, e, "cannot write %s", tmp);
         unlink(tmp);
     } else if (chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
         rc = pf_err_errno(err, errno, "cannot rename %s to %s", tmp, path);

@@ -23,5 +23,6 @@ endforeach()
 # report/compare keep the immediate exit on a signal: a kill at a random
 # moment never leaves an output half-written (temp + rename).
 add_test(NAME harden_sig_files
-         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_sig_files.sh $<TARGET_FILE:preflight> $<TARGET_FILE:pf_mkrecord>)
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/harden_sig_files.sh $<TARGET_FILE:preflight> $<TARGET_FILE:pf_mkrecord>
+                 ${PROJECT_SOURCE_DIR}/tests/cluster/data)
 set_tests_properties(harden_sig_files PROPERTIES TIMEOUT 60 LABELS harden)

@@ -11,6 +11,10 @@
  *       `preflight bench` record.  --variant 1 makes a "later" run: one node
  *       replaced by another of the same class, bandwidths 30 % lower, one
  *       check failing that passed.
+ *   mkrecord plan DATADIR OUT.json
+ *       the node records spark1, spark2, thor1, thor2 of DATADIR
+ *       (tests/cluster/data) merged, with DATADIR/pairs-ok.json as the pair
+ *       tests: a record `preflight plan` plans from (as test_cluster_plan).
  *   mkrecord hostile OUT.json
  *       node names, summaries, remedies and evidence carrying HTML/script
  *       injection, Markdown and GitHub-command metacharacters and a 1 MiB
@@ -23,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/record.h"
 
@@ -256,8 +262,38 @@ static int hostile(const char *out)
     return rc;
 }
 
+static int plan_record(const char *dir, const char *out)
+{
+    static const char *const files[] = {"spark1.json", "spark2.json", "thor1.json", "thor2.json"};
+    pf_run *run = pf_run_new(0, NULL);
+    pf_err err = {{0}};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char *path = pf_path_join(dir, files[f]);
+        pf_run *one = pf_run_load(path, &err);
+        free(path);
+        if (!one || pf_run_merge(run, one, &err) != 0) {
+            fprintf(stderr, "mkrecord: %s\n", err.msg);
+            pf_run_free(one);
+            pf_run_free(run);
+            return 1;
+        }
+        pf_run_free(one);
+    }
+    char *pairs = pf_path_join(dir, "pairs-ok.json");
+    pf_run_set_section(run, "pairs", json_load_file(pairs, 0, NULL));
+    free(pairs);
+    pf_run_set_section(run, "cluster", json_pack("{s:s}", "model", "/models/Qwen3-32B"));
+    int rc = pf_run_write_json(run, false, out, &err) == 0 ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "mkrecord: %s\n", err.msg);
+    pf_run_free(run);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "plan") == 0)
+        return plan_record(argv[2], argv[3]);
     if (argc >= 4 && strcmp(argv[1], "cluster") == 0) {
         const char *bench = NULL;
         int variant = 0;
@@ -276,6 +312,6 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "hostile") == 0)
         return hostile(argv[2]);
-    fprintf(stderr, "usage: mkrecord cluster N OUT.json [--bench BENCH.json] [--variant K] | mkrecord hostile OUT.json\n");
+    fprintf(stderr, "usage: mkrecord cluster N OUT.json [--bench BENCH.json] [--variant K] | mkrecord plan DATADIR OUT.json | mkrecord hostile OUT.json\n");
     return 2;
 }
