@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/proc.h"
+#include "core/sig.h"
 
 static void test_output_and_exit_code(void **state)
 {
@@ -133,13 +135,74 @@ static void test_signalled(void **state)
     pf_proc_result_free(&r);
 }
 
+/* pf_file_drain_fd, the loop under pf_proc_run and the agent's checks
+ * child: each way a read can end, on a real pipe. */
+static void test_drain_fd(void **state)
+{
+    (void)state;
+    int p[2];
+    size_t len;
+    bool full;
+    pf_drain_end end;
+    /* EOF: everything the writer wrote */
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pf_file_write_fd(p[1], "hello", 5), 0);
+    close(p[1]);
+    char *b = pf_file_drain_fd(p[0], 100, false, pf_now() + 5, false, &len, &full, &end);
+    assert_int_equal(end, PF_DRAIN_EOF);
+    assert_int_equal(len, 5);
+    assert_string_equal(b, "hello");
+    assert_false(full);
+    free(b);
+    close(p[0]);
+    /* the cap, without keep_reading: stops there, the writer still open */
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pf_file_write_fd(p[1], "0123456789", 10), 0);
+    b = pf_file_drain_fd(p[0], 4, false, pf_now() + 5, false, &len, &full, &end);
+    assert_int_equal(end, PF_DRAIN_FULL);
+    assert_int_equal(len, 4);
+    assert_string_equal(b, "0123");
+    assert_true(full);
+    free(b);
+    /* with keep_reading: the rest is read and dropped until EOF */
+    assert_int_equal(pf_file_write_fd(p[1], "abc", 3), 0);
+    close(p[1]);
+    b = pf_file_drain_fd(p[0], 2, true, pf_now() + 5, false, &len, &full, &end);
+    assert_int_equal(end, PF_DRAIN_EOF);
+    assert_int_equal(len, 2);
+    assert_true(full);
+    free(b);
+    close(p[0]);
+    /* the deadline: a writer that never closes */
+    assert_int_equal(pipe(p), 0);
+    double t0 = pf_now();
+    b = pf_file_drain_fd(p[0], 100, true, t0 + 0.3, false, &len, &full, &end);
+    assert_int_equal(end, PF_DRAIN_DEADLINE);
+    assert_true(pf_now() - t0 >= 0.29);
+    assert_int_equal(len, 0);
+    free(b);
+    /* a signal of the policy ends the wait within a 200 ms slice */
+    pf_err err;
+    assert_int_equal(pf_sig_install(&err), 0);
+    pf_sig_set_immediate(false);
+    raise(SIGHUP);
+    t0 = pf_now();
+    b = pf_file_drain_fd(p[0], 100, true, t0 + 10, true, &len, &full, &end);
+    assert_int_equal(end, PF_DRAIN_SIGNAL);
+    assert_true(pf_now() - t0 < 1);
+    free(b);
+    pf_sig_restore();
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_and_exit_code), cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_not_executable),       cmocka_unit_test(test_deadline_kills_group),
         cmocka_unit_test(test_output_cap),           cmocka_unit_test(test_env),
-        cmocka_unit_test(test_signalled),
+        cmocka_unit_test(test_signalled),            cmocka_unit_test(test_drain_fd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
