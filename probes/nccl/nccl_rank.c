@@ -384,6 +384,7 @@ static int run_coll(pf_ncclrank *r, pf_ncclcoll c)
         pf_ncclrank_iters(&r->o, bytes, &iters, &warm);
         double deadline = pf_now() + dflt(r->o.op_timeout_s, 20);
         double tw = pf_now();
+        double t_size = tw; /* the whole size: warm-up, timed calls, the checked call */
         for (int i = 0; i < warm; i++)
             if (launch_coll(r, c, bytes, ph) != 0 || wait_comm(r, ph, deadline) != 0)
                 return -1;
@@ -418,11 +419,11 @@ static int run_coll(pf_ncclrank *r, pf_ncclcoll c)
             return -1;
         uint64_t wrong = check_coll(r, c, bytes);
         double algbw = pf_ncclsweep_algbw(bytes, dt);
-        json_array_append_new(rows, json_pack("{s:I, s:I, s:i, s:f, s:f, s:f, s:I}", "bytes", (json_int_t)bytes,
-                                              "count", (json_int_t)send_count, "iters", iters, "time_us", dt * 1e6,
-                                              "algbw", algbw, "busbw",
+        json_array_append_new(rows, json_pack("{s:I, s:I, s:i, s:i, s:f, s:f, s:f, s:I, s:f}", "bytes",
+                                              (json_int_t)bytes, "count", (json_int_t)send_count, "iters", iters,
+                                              "warmup", warm, "time_us", dt * 1e6, "algbw", algbw, "busbw",
                                               algbw * pf_ncclsweep_busbw_factor(c, r->o.nranks), "wrong",
-                                              (json_int_t)wrong));
+                                              (json_int_t)wrong, "wall_s", pf_now() - t_size));
     }
     return 0;
 }
@@ -526,12 +527,23 @@ json_t *pf_ncclrank_run(pf_ncclrank *r, const pf_nccl_uid *uid)
         else if (wait_comm(r, "init", t0 + dflt(r->o.init_timeout_s, 20)) == 0)
             json_object_set_new(r->res, "init_s", json_real(pf_now() - t0));
     }
-    if (!r->failure && r->o.n_p2p > 0)
+    /* Where the probe's own time goes (docs/PERFORMANCE.md): each stage's
+     * wall time, and each sweep row's wall_s. */
+    double ts = pf_now();
+    if (!r->failure && r->o.n_p2p > 0) {
         run_p2p(r);
-    if (!r->failure && r->o.allreduce)
+        json_object_set_new(r->res, "p2p_s", json_real(pf_now() - ts));
+    }
+    ts = pf_now();
+    if (!r->failure && r->o.allreduce) {
         run_coll(r, PF_NCCL_ALLREDUCE);
-    if (!r->failure && r->o.allgather)
+        json_object_set_new(r->res, "all_reduce_s", json_real(pf_now() - ts));
+    }
+    ts = pf_now();
+    if (!r->failure && r->o.allgather) {
         run_coll(r, PF_NCCL_ALLGATHER);
+        json_object_set_new(r->res, "all_gather_s", json_real(pf_now() - ts));
+    }
     if (!r->failure && r->comm_live) {
         phase(r, "teardown");
         double t0 = pf_now();
