@@ -234,6 +234,10 @@ static void judge_nodes(pf_run *run, const json_t *cluster)
 static void judge_transport(pf_run *run)
 {
     pf_check *c = pf_check_add(run, NULL, "cluster.transport");
+    if (pf_run_node_count(run) == 0) {
+        pf_check_set(c, PF_SKIP, "no node is in the run: nothing to compare");
+        return;
+    }
     json_t *ev = pf_check_evidence(c);
     json_t *groups = group_by(run, "nccl_transport.transport", false);
     json_object_set(ev, "transports", groups);
@@ -382,6 +386,10 @@ static const char *drift_why(const char *field)
 static void judge_drift(pf_run *run)
 {
     pf_check *c = pf_check_add(run, NULL, "cluster.drift");
+    if (pf_run_node_count(run) == 0) {
+        pf_check_set(c, PF_SKIP, "no node is in the run: nothing to compare");
+        return;
+    }
     json_t *ev = pf_check_evidence(c);
     json_t *diffs = json_array();
     pf_status worst = PF_PASS;

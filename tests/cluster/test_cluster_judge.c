@@ -32,6 +32,11 @@ typedef struct row_t {
 } row_t;
 
 static const row_t rows[] = {
+    {"no node joined (every launcher failed): nothing to compare, never a pass over nobody",
+     {NULL}, NULL, NULL, "{\"expected\": [\"evil\"], \"join_errors\": {\"evil\": \"sh exited 3\"}}",
+     {{"cluster.nodes", NULL, NULL, PF_FAIL, "evil"},
+      {"cluster.transport", NULL, NULL, PF_SKIP, "no node is in the run"},
+      {"cluster.drift", NULL, NULL, PF_SKIP, "no node is in the run"}}},
     {"one real node (this machine): nothing cross-node to fail",
      {"vm.json"}, NULL, NULL, NULL,
      {{"cluster.nodes", NULL, NULL, PF_WARN, "no GPU visible on vm"},
