@@ -35,6 +35,7 @@
 #include "core/sig.h"
 
 #include "cluster/judge.h"
+#include "reports/console.h"
 #include "probes/nccl/nccl_judge.h"
 #include "probes/nccl/nccl_sweep.h"
 
@@ -122,11 +123,15 @@ static void logf_(coord *c, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
+    char *m = pf_xvasprintf(fmt, ap);
+    va_end(ap);
+    /* Node names, launcher output and agents' words come from outside:
+     * control characters are escaped before they reach a terminal. */
     fprintf(c->o->log, "preflight cluster: [%5.2f s] ", pf_now() - c->t0);
-    vfprintf(c->o->log, fmt, ap);
+    pf_console_put(c->o->log, m, strlen(m));
     fputc('\n', c->o->log);
     fflush(c->o->log);
-    va_end(ap);
+    free(m);
 }
 
 /* ---- importing an agent's record --------------------------------------- */

@@ -1,5 +1,6 @@
 /* cluster_table.c -- see cluster_table.h. */
 #include "reports/cluster_table.h"
+#include "reports/console.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,9 @@ void pf_cluster_table_render(FILE *f, const pf_run *run, bool color)
         for (size_t i = 0; i < pf_run_node_count(run) && !node; i++)
             if (strcmp(pf_node_name(pf_run_node(run, i)), name) == 0)
                 node = pf_run_node(run, i);
-        fprintf(f, "%-*s", (int)wname + 2, name);
+        char *safe = pf_console_escape(name);
+        fprintf(f, "%-*s", (int)wname + 2, safe);
+        free(safe);
         for (size_t c = 0; c < ncol; c++) {
             char cell[32] = "-";
             pf_status worst = PF_SKIP;
@@ -118,16 +121,23 @@ void pf_cluster_table_render(FILE *f, const pf_run *run, bool color)
     /* Who is missing, and why, right under the table. */
     const char *key;
     json_t *why;
-    json_object_foreach((json_t *)jerr, key, why)
-        fprintf(f, "  %s: %s\n", key, json_string_value(why) ? json_string_value(why) : "");
+    /* (node names, launchers' and agents' words: outside text, escaped) */
+    json_object_foreach((json_t *)jerr, key, why) {
+        char *kn = pf_console_escape(key), *v = pf_console_escape(json_string_value(why) ? json_string_value(why) : "");
+        fprintf(f, "  %s: %s\n", kn, v);
+        free(kn);
+        free(v);
+    }
     /* The cluster-wide verdicts, one line each. */
     for (size_t i = 0; i < pf_run_check_count(run); i++) {
         const pf_check *ch = pf_run_check(run, i);
         if (pf_check_node(ch))
             continue;
         pf_status st = pf_check_status(ch);
+        char *sum = pf_console_escape(pf_check_summary(ch) ? pf_check_summary(ch) : "");
         fprintf(f, "%s%-5s%s %-18s %s\n", color ? color_of(st) : "", short_status(st), color ? "\033[0m" : "",
-                pf_check_id(ch), pf_check_summary(ch));
+                pf_check_id(ch), sum);
+        free(sum);
     }
     fputc('\n', f);
     free(w);

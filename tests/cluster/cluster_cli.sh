@@ -72,6 +72,20 @@ if ! python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [n["nam
 else
     echo "ok   the record keeps good and names nopf"
 fi
+# A launcher whose output carries terminal escapes (a window-title OSC, a
+# screen clear) and a forged line: the coordinator names the node with the
+# launcher's words, escaped -- no raw ESC or BEL reaches the terminal.
+printf 'evil\n' > "$d/hosts-evil"
+"$pf" cluster --hostfile "$d/hosts-evil" --launcher exec --listen 127.0.0.1 --only net.interfaces --no-pairs \
+    --join-timeout 5 --exec-template "sh -c 'printf \"\\033]0;owned\\007\\033[2J\\npreflight cluster: all passed\\n\" >&2; exit 3' {cmd}" \
+    > "$d/out" 2>&1
+if grep -q "$(printf '\033')" "$d/out" || grep -q "$(printf '\007')" "$d/out"; then
+    echo "FAIL: raw ESC/BEL from a launcher's output reached the terminal:"; od -c "$d/out" | grep -m3 '033\|007'; fails=$((fails + 1))
+elif grep -q 'x1B]0;owned' "$d/out"; then
+    echo "ok   a launcher's escape sequences are shown escaped (\\x1B), never raw"
+else
+    echo "FAIL: the launcher's words are missing:"; sed 's/^/    /' "$d/out" | head -5; fails=$((fails + 1))
+fi
 if command -v ssh > /dev/null; then
     expect 1 "Could not resolve hostname" -- "$pf" cluster --hosts nosuchhost.invalid --listen 127.0.0.1 \
         --join-timeout 10 --no-pairs --only net.interfaces
