@@ -1196,7 +1196,19 @@ static void phase_nccl(coord *c)
         json_t *j = res[r];
         if (!j && n->st == N_JOINED && reply_ok(n, &e) && json_is_object(json_object_get(n->reply, "result")))
             j = json_incref(json_object_get(n->reply, "result"));
-        if (!j) {
+        if (!j && n->stopped) {
+            /* the user stopped the run while this rank ran: not a death */
+            char *m = pf_xasprintf("not reported: %s stopped the run while this rank ran", pf_sig_name(c->stop_sig));
+            j = nccl_missing(r, nr, "interrupted", "interrupted", m);
+            json_t *d = json_object_get(j, "diagnosis");
+            if (json_is_object(d)) {
+                json_object_set_new(d, "cause", json_string("interrupted"));
+                json_object_set_new(d, "stage", json_string("interrupted"));
+                json_object_set_new(d, "what", json_string(m));
+                json_object_set_new(d, "remedy", json_string("Run again and let it finish."));
+            }
+            free(m);
+        } else if (!j) {
             char *m = pf_xasprintf("no result from this rank's agent: %s", n->st == N_JOINED ? (e ? e : "no reply") : n->why);
             j = nccl_missing(r, nr, "load", "died", m);
             free(m);

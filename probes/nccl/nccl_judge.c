@@ -501,7 +501,8 @@ void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json
         /* a rank that died later left no init time, but its last phase
          * says it had passed init */
         const char *ph = json_string_value(json_object_get(r, "phase"));
-        bool past = ph && strcmp(ph, "load") && strcmp(ph, "bootstrap") && strcmp(ph, "init");
+        bool past = ph && strcmp(ph, "load") && strcmp(ph, "bootstrap") && strcmp(ph, "init") &&
+                    strcmp(ph, "interrupted"); /* stopped before it reported: its phase is not known */
         if (!json_is_number(t) && !past)
             init_ok = false;
         else if (json_number_value(t) > init_max)

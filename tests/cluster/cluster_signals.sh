@@ -78,6 +78,7 @@ d = json.load(open(sys.argv[1]))
 why = d.get("incomplete") or d.get("incomplete_reason") or json.dumps(d)[:0]
 txt = json.dumps(d)
 assert "interrupted by SIGTERM during the nccl phase" in txt, "no interrupted reason"
+assert any("SIGTERM stopped the run while this rank ran" in json.dumps(r) for r in d["nccl"]["ranks"]), d["nccl"]["ranks"]
 assert d["nccl"].get("interrupted") is True
 ids = {(c["id"], c.get("node")): c for c in d["checks"]}
 for n in ("n0", "n1", "n2"):
