@@ -569,8 +569,14 @@ static int serve(agent *a)
             pf_ncclop_kill(a->nccl); /* a second start replaces a forgotten rank */
             a->nccl = pf_ncclop_start(m, a->fd, &reply);
         } else if (strcmp(t, "nccl_wait") == 0) {
-            reply = pf_ncclop_wait(a->nccl);
+            bool lost = false;
+            reply = pf_ncclop_wait(a->nccl, a->fd, &lost);
             a->nccl = NULL;
+            if (lost) {
+                json_decref(reply);
+                json_decref(m);
+                return die("the coordinator went away during nccl_wait; the rank was stopped");
+            }
         } else if (strcmp(t, "unlisten") == 0) {
             close_listener(a);
             reply = json_pack("{s:b}", "ok", 1);

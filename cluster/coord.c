@@ -1105,6 +1105,40 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
     }
 }
 
+/* Wait for every started rank's nccl_wait reply.  Each agent's deadline
+ * runs from its own nccl_start: wait that long from the last one, plus a
+ * margin for the kill and the reply.  The first rank that comes back
+ * failed makes the others pointless -- they would wait in NCCL until their
+ * own deadline (a bad interface on one node held the others 20 s on the
+ * GPU, run 6a) -- so the agents still waiting get nccl_abort {peer} and
+ * answer at once; their results say they were stopped because of it. */
+static void nccl_wait_all(coord *c, const int *idx, const bool *started, int nr)
+{
+    c->phase_deadline = pf_now() + c->o->nccl_s + 10;
+    bool aborted = false;
+    while (!none_in_flight(c) && pf_now() < c->phase_deadline && !stopping(c)) {
+        double slice = pf_now() + 0.2;
+        pump(c, slice < c->phase_deadline ? slice : c->phase_deadline, none_in_flight);
+        const cnode *first = NULL;
+        for (int r = 0; r < nr && !aborted && !first; r++) {
+            const cnode *n = &c->n[idx[r]];
+            const json_t *res = n->reply ? json_object_get(n->reply, "result") : NULL;
+            if (started[r] && !n->req_id && json_is_object(res) && !json_is_true(json_object_get(res, "ok")))
+                first = n;
+        }
+        if (!first)
+            continue;
+        aborted = true;
+        logf_(c, "nccl: the rank on %s failed; stopping the others", first->spec->name);
+        for (int r = 0; r < nr; r++) {
+            cnode *n = &c->n[idx[r]];
+            if (n != first && n->st == N_JOINED && n->req_id && strcmp(n->req_type, "nccl_wait") == 0)
+                send_to(c, idx[r], json_pack("{s:s,s:s}", "type", "nccl_abort", "peer", first->spec->name));
+        }
+    }
+    fail_in_flight(c, c->o->nccl_s + 10);
+}
+
 static void phase_nccl(coord *c)
 {
     if (!c->o->nccl)
@@ -1184,11 +1218,7 @@ static void phase_nccl(coord *c)
     for (int r = 0; r < nr; r++)
         if (started[r] && c->n[idx[r]].st == N_JOINED)
             request(c, idx[r], json_pack("{s:s}", "type", "nccl_wait"));
-    /* each agent's deadline runs from its own nccl_start: wait that long
-     * from the last one, plus a margin for the kill and the reply */
-    c->phase_deadline = pf_now() + c->o->nccl_s + 10;
-    pump(c, c->phase_deadline, none_in_flight);
-    fail_in_flight(c, c->o->nccl_s + 10);
+    nccl_wait_all(c, idx, started, nr);
     json_t *ranks = json_array(), *nodes = json_array();
     for (int r = 0; r < nr; r++) {
         cnode *n = &c->n[idx[r]];

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cluster/proto.h"
 #include "core/record.h"
 #include "core/sig.h"
 #include "probes/context.h"
@@ -35,6 +36,9 @@ struct pf_ncclop {
     int rank, nranks;
     char libnccl[1024];
     char dir[64], log_file[128];
+    int ctrl;           /* the coordinator's socket while nccl_wait waits; -1 none */
+    char abort_peer[64];/* nccl_abort came: the node whose rank failed first */
+    bool ctrl_lost;     /* the coordinator went away (or said bye) during the wait */
 };
 
 static json_t *fail_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -256,22 +260,64 @@ static void handle_line(pf_ncclop *op, char *line)
     }
 }
 
-/* Read what the child wrote until stop(op), the deadline or a signal of
- * the policy (core/sig.h; 200 ms slices so one is seen at once). */
+/* A node name from the wire, for our own message: short, plain. */
+static bool name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) >= 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("._-", *p)))
+            return false;
+    return true;
+}
+
+/* A frame from the coordinator while nccl_wait waits: only nccl_abort
+ * {peer} (another rank failed: stop waiting for this one) and ping are
+ * expected; anything else, or the connection gone, ends the wait too (the
+ * session is over). */
+static void on_ctrl(pf_ncclop *op)
+{
+    bool eof = false;
+    pf_err e;
+    json_t *m = pf_proto_recv(op->ctrl, PF_PROTO_MAX_FRAME, pf_now() + 5, &eof, &e);
+    const char *t = json_string_value(json_object_get(m, "type"));
+    if (t && strcmp(t, "ping") == 0) {
+        json_decref(m);
+        return;
+    }
+    if (t && strcmp(t, "nccl_abort") == 0) {
+        const char *peer = json_string_value(json_object_get(m, "peer"));
+        pf_strlcpy(op->abort_peer, name_ok(peer) ? peer : "another node", sizeof op->abort_peer);
+    } else {
+        op->ctrl_lost = true;
+    }
+    op->ctrl = -1; /* nothing more is read from it here */
+    json_decref(m);
+}
+
+/* Read what the child wrote until stop(op), the deadline, a signal of the
+ * policy (core/sig.h; 200 ms slices so one is seen at once) or, while
+ * nccl_wait waits, the coordinator's nccl_abort. */
 static void pump(pf_ncclop *op, double deadline, bool (*stop)(const pf_ncclop *))
 {
     while (op->up >= 0 && !stop(op)) {
         double left = deadline - pf_now();
-        if (left <= 0 || pf_sig_count() > 0)
+        if (left <= 0 || pf_sig_count() > 0 || op->abort_peer[0] || op->ctrl_lost)
             return;
-        struct pollfd p = {op->up, POLLIN, 0};
-        int pr = poll(&p, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+        struct pollfd p[2] = {{op->up, POLLIN, 0}, {op->ctrl, POLLIN, 0}};
+        int pr = poll(p, op->ctrl >= 0 ? 2 : 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0 && pf_now() < deadline)
             continue;
         if (pr <= 0)
             return;
+        if (op->ctrl >= 0 && p[1].revents) {
+            on_ctrl(op);
+            continue;
+        }
+        if (!p[0].revents)
+            continue;
         char tmp[65536];
         ssize_t got = read(op->up, tmp, sizeof tmp);
         if (got < 0 && errno == EINTR)
@@ -327,6 +373,7 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
     env.n--;
     pf_ncclop *op = pf_xcalloc(1, sizeof *op);
     op->up = -1;
+    op->ctrl = -1;
     op->rank = q->ro.rank;
     op->nranks = q->ro.nranks;
     op->deadline_s = q->deadline_s;
@@ -429,11 +476,16 @@ void pf_ncclop_kill(pf_ncclop *op)
     cleanup(op);
 }
 
-json_t *pf_ncclop_wait(pf_ncclop *op)
+json_t *pf_ncclop_wait(pf_ncclop *op, int ctrl_fd, bool *ctrl_lost)
 {
+    if (ctrl_lost)
+        *ctrl_lost = false;
     if (!op)
         return fail_reply("nccl_wait: no NCCL rank was started on this node");
+    op->ctrl = ctrl_fd;
     pump(op, op->deadline, have_result);
+    if (ctrl_lost)
+        *ctrl_lost = op->ctrl_lost;
     bool killed = false;
     int status = 0;
     /* the result line came (or the pipe closed): the child exits at once */
@@ -452,7 +504,14 @@ json_t *pf_ncclop_wait(pf_ncclop *op)
     if (!res) {
         char msg[300];
         const char *kind;
-        if (killed && pf_sig_count() > 0) {
+        if (killed && op->abort_peer[0]) {
+            kind = "aborted";
+            snprintf(msg, sizeof msg, "stopped by the coordinator during '%s': the rank on %s failed first", op->phase,
+                     op->abort_peer);
+        } else if (killed && op->ctrl_lost) {
+            kind = "interrupted";
+            snprintf(msg, sizeof msg, "stopped during '%s': the coordinator went away", op->phase);
+        } else if (killed && pf_sig_count() > 0) {
             kind = "interrupted";
             snprintf(msg, sizeof msg, "stopped by %s on the node during '%s': killed", pf_sig_name(pf_sig_last()),
                      op->phase);
@@ -474,6 +533,13 @@ json_t *pf_ncclop_wait(pf_ncclop *op)
         char *text = pf_read_file(op->log_file, 16u << 20, NULL, NULL);
         pf_nccljudge_annotate(res, text);
         free(text);
+        json_t *d = json_object_get(res, "diagnosis");
+        if (!strcmp(kind, "aborted") && json_is_object(d)) {
+            /* a consequence, never the root cause (nccl_judge.h) */
+            json_object_set_new(d, "cause", json_string("aborted"));
+            json_object_set_new(d, "what", json_string(msg));
+            json_object_set_new(d, "remedy", json_string("Fix the rank that failed first (nccl.init names it)."));
+        }
         json_object_set_new(res, "log_file", json_string(op->log_file));
     }
     cleanup(op);

@@ -33,6 +33,8 @@
 #ifndef PF_NCCLOP_H
 #define PF_NCCLOP_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #define PF_NCCLOP_MAX_RESULT (3u << 20)
@@ -44,8 +46,13 @@ typedef struct pf_ncclop pf_ncclop;
  * says why, ok false).  close_fd: the agent's socket, closed in the child. */
 pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply);
 /* Wait for the result (deadline-bounded), reap, clean up; frees op and
- * returns the reply.  NULL op: a reply saying no rank was started. */
-json_t *pf_ncclop_wait(pf_ncclop *op);
+ * returns the reply.  NULL op: a reply saying no rank was started.
+ * ctrl_fd (-1: none) is the coordinator's socket, watched meanwhile: an
+ * `nccl_abort {peer}` frame (another rank failed, so this one would only
+ * wait out its deadline) kills the rank at once and its result says so
+ * (cause "aborted", naming peer); ping is ignored; anything else or the
+ * connection gone kills the rank too and sets *ctrl_lost (may be NULL). */
+json_t *pf_ncclop_wait(pf_ncclop *op, int ctrl_fd, bool *ctrl_lost);
 /* Kill and reap without a result (session end). NULL is fine. */
 void pf_ncclop_kill(pf_ncclop *op);
 

@@ -14,7 +14,7 @@
 
 static const char *const known_types[] = {
     "hello", "auth", "auth_ok", "run_checks", "listen", "probe",
-    "unlisten", "nccl_start", "nccl_wait", "reply", "ping", "bye", "error", "stopped",
+    "unlisten", "nccl_start", "nccl_wait", "reply", "ping", "bye", "error", "stopped", "nccl_abort",
 };
 
 bool pf_proto_type_known(const char *type)

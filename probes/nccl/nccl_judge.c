@@ -99,7 +99,8 @@ static bool secondary(const char *cause)
 {
     /* what a rank sees when another one is the problem */
     return !strcmp(cause, "peer_died") || !strcmp(cause, "collective_hang") || !strcmp(cause, "bootstrap_hang") ||
-           !strcmp(cause, "connect_hang") || !strcmp(cause, "teardown_hang") || !strcmp(cause, "unknown");
+           !strcmp(cause, "connect_hang") || !strcmp(cause, "teardown_hang") || !strcmp(cause, "unknown") ||
+           !strcmp(cause, "aborted");
 }
 
 /* The rank whose failure explains the others, NULL when none failed. */

@@ -109,6 +109,32 @@ assert st[("nccl.init", None)]["status"] == "fail" and want in st[("nccl.init", 
 assert st[("cluster.nccl", None)]["status"] == "fail" and want in st[("cluster.nccl", None)]["summary"]
 PY
 
+# n1 cannot find its socket interface (NCCL_SOCKET_IFNAME=nonexist0 in its
+# env= file): its rank fails at once, while n2's rank hangs (the stand-in's
+# FAKE_NCCL_STALL_RANK) as real NCCL ranks wait for a peer that never comes
+# (20 s on the H100, run 6a).  The coordinator sends nccl_abort as soon as
+# n1's result is in: the run ends in seconds instead of at the 30 s
+# deadline, n1 is the root cause, n2 says it was stopped because of it.
+echo 'NCCL_SOCKET_IFNAME=nonexist0' > "$d/badif.env"
+printf 'n0\nn1 env=%s\nn2\n' "$d/badif.env" > "$d/hosts4"
+t0=$(date +%s)
+"$pf" cluster --hostfile "$d/hosts4" --launcher exec --exec-template 'env FAKE_NCCL_STALL_RANK=2 {cmd}' --agent-path "$pf" \
+    --listen 127.0.0.1 --only net.interfaces --no-pairs --nccl --libnccl "$F/libnccl.so.2" \
+    --libcuda "$F/libcuda.so.1" -e 256K -n 5 --json "$d/badif.json" -q --nccl-timeout 30 --init-timeout 20 > "$d/out" 2>&1
+rc=$? t1=$(date +%s)
+python3 - "$d/badif.json" <<'PY' && ok "one rank fails at once: the others are aborted, n1 named the root cause" || bad "abort after a failed rank"
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {(c["id"], c.get("node")): c for c in d["checks"]}
+init = st[("nccl.init", None)]
+assert init["status"] == "fail" and "n1" in init["summary"] and "socket interface" in init["summary"], init["summary"]
+ranks = {r["host"]: r for r in d["nccl"]["ranks"]}
+dg = ranks["n2"].get("diagnosis") or {}
+assert dg.get("cause") == "aborted" and "the rank on n1 failed first" in dg.get("what", ""), dg
+PY
+[ "$rc" -eq 1 ] && [ $((t1 - t0)) -le 8 ] && ok "a failed rank ends the phase in $((t1 - t0)) s (init deadline 20 s)" \
+    || bad "a failed rank: exit $rc in $((t1 - t0)) s"
+
 # gpu.driver runs on every node before the ranks start, through the same
 # stand-in libcuda (LD_LIBRARY_PATH), which refuses cuInit in a child forked
 # after its parent's cuInit, as the real driver does.  The agent runs its

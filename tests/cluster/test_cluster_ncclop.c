@@ -78,7 +78,7 @@ static void test_refused(void **st)
 static void test_wait_without_start(void **st)
 {
     (void)st;
-    json_t *r = pf_ncclop_wait(NULL);
+    json_t *r = pf_ncclop_wait(NULL, -1, NULL);
     assert_false(json_is_true(json_object_get(r, "ok")));
     assert_non_null(strstr(json_string_value(json_object_get(r, "error")), "no NCCL rank was started"));
     json_decref(r);

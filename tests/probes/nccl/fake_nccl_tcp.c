@@ -264,6 +264,14 @@ static void *init_main(void *arg)
         atomic_store(&c->state, 2);
         return NULL;
     }
+    /* A rank other than 0 finds its socket interface at init, as NCCL's
+     * bootstrap does (rank 0 failed already in ncclGetUniqueId). */
+    const char *ifn = getenv("NCCL_SOCKET_IFNAME");
+    if (c->rank != 0 && ifn && *ifn && if_nametoindex(ifn[0] == '=' ? ifn + 1 : ifn) == 0) {
+        warn("bootstrap.cc:95", "Bootstrap : no socket interface found");
+        atomic_store(&c->state, 2);
+        return NULL;
+    }
     if (c->rank != 0) /* rank 0 logged it in ncclGetUniqueId, as NCCL does */
         info("Bootstrap: Using lo:127.0.0.1<0>");
     info("NET/Plugin: Could not find: libnccl-net.so");
