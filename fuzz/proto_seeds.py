@@ -32,6 +32,13 @@ reply = {"type": "reply", "ok": True, "result": {"rtt_ms": 0.12, "mtu": 9000}}
 reply_err = {"type": "reply", "ok": False, "error": "connect 10.0.0.2:40123: Connection refused"}
 error = {"type": "error", "message": "unknown node \"thor9\""}
 
+nccl_start = {"type": "nccl_start", "rank": 1, "nranks": 4, "sizes": [1024, 4096, 268435456],
+              "p2p": [{"name": "prefill", "bytes": 67108864}, {"name": "decode", "bytes": 8192}],
+              "allgather": True, "iters": 20, "warmup": 2, "init_timeout_s": 20.0, "op_timeout_s": 20.0,
+              "deadline_s": 60.0, "libnccl": "/opt/venv/lib/python3.12/site-packages/nvidia/nccl/lib/libnccl.so.2",
+              "env": "file:/etc/preflight/thor1.env", "uid": "0a" * 128}
+nccl_reply = {"type": "reply", "ok": True, "result": {"rank": 1, "nranks": 4, "ok": False, "phase": "init",
+              "failure": {"phase": "init", "kind": "aborted", "message": "stopped by the coordinator"}}}
 seeds = {
     "coord-to-agent": (0xff, 1, [hello, auth_ok, run_checks, listen, probe, bw, {"type": "unlisten"},
                                  {"type": "ping"}, {"type": "bye"}]),
@@ -39,6 +46,9 @@ seeds = {
     "hello-bytewise": (0x00, 0, [hello]),
     "error": (0x07, 1, [error]),
     "unknown-type": (0x20, 0, [{"type": "exec", "cmd": "id"}]),
+    "nccl-ops": (0x3f, 1, [nccl_start, {"type": "nccl_wait"}, {"type": "ping"},
+                           {"type": "nccl_abort", "peer": "thor2"}]),
+    "agent-stops": (0x0f, 0, [nccl_reply, {"type": "stopped", "signal": "SIGTERM"}]),
 }
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "proto")
 os.makedirs(out, exist_ok=True)
