@@ -21,6 +21,8 @@ for ((k = 1; k <= n; k++)); do
     summary=$(grep -E 'tests passed' "$b/repeat/run-$k.log")
     printf 'run %2d/%d  %s  rc=%d  %4ds  %s%s\n' "$k" "$n" "$(date -u +%H:%M:%S)" "$rc" $(( $(date +%s) - s )) \
         "$summary" "${failed:+  FAILED: $failed}"
+    # a failed run's test output (ctest keeps only the last run's): kept
+    [ $rc = 0 ] || cp "$b/Testing/Temporary/LastTest.log" "$b/repeat/run-$k.LastTest.log" 2>/dev/null
     [ $rc = 0 ] || bad=1
 done
 exit $bad
