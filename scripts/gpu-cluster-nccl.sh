@@ -54,6 +54,11 @@ s=$(date +%s%N)
 timeout -s KILL 150 "$here/preflight" nccl --libnccl "$LIB" --ranks 4 --env-file "$W/lo.env" -b 1K -e 256M -f 4 \
     --log-dir "$W/local4" --json "$O/local4.json" -q
 echo "[exit $?, $(( ($(date +%s%N) - s) / 1000000 )) ms]"
+echo; echo "=== preflight nccl, 4 local ranks with --capture lo (the BPF filter narrowed to the ranks' ports)"
+s=$(date +%s%N)
+timeout -s KILL 150 "$here/preflight" nccl --libnccl "$LIB" --ranks 4 --env-file "$W/lo.env" -b 1K -e 256M -f 4 \
+    --capture lo --log-dir "$W/local4" --json "$O/local4-cap.json" -q
+echo "[exit $?, $(( ($(date +%s%N) - s) / 1000000 )) ms]"
 fi
 if want signal; then
 # SIGTERM to the coordinator in the middle of a real NCCL sweep: exit 3, the
@@ -76,7 +81,7 @@ pgrep -af 'preflight (agent|cluster)' | sed 's/^/  left: /'
 fi
 python3 - "$O" <<'PY'
 import json, sys, os
-for f in ["c2.json", "c4.json", "c2-badif.json", "c2-cap.json", "c4-cap.json", "local4.json", "csig.json"]:
+for f in ["c2.json", "c4.json", "c2-badif.json", "c2-cap.json", "c4-cap.json", "local4.json", "local4-cap.json", "csig.json"]:
     p = os.path.join(sys.argv[1], f)
     if not os.path.exists(p): print(f, "missing"); continue
     d = json.load(open(p)); s = d.get("nccl", {})
@@ -88,6 +93,11 @@ for f in ["c2.json", "c4.json", "c2-badif.json", "c2-cap.json", "c4-cap.json", "
     for r in (s.get("p2p") or [])[:6]: print("  p2p", r.get("from"), "->", r.get("to"), r.get("bytes"), "B", r.get("gbps"), "GB/s wrong", r.get("wrong"))
     for r in (s.get("all_reduce") or [])[-2:]: print("  allreduce", {k: r.get(k) for k in ("bytes", "time_us", "algbw", "busbw", "wrong")})
     print("  wall_s", s.get("wall_s"))
+    caps = [("section", s.get("capture"))] + [(c.get("node"), (c.get("evidence") or {}).get("capture")) for c in d["checks"] if c["id"] == "nccl.capture"]
+    for who, cap in caps:
+        if isinstance(cap, dict):
+            print("  capture", who, "filter:", (cap.get("filter") or "")[:160], "ports:", str(cap.get("ports"))[:120],
+                  {k: (v.get("bytes"), v.get("other_tcp"), v.get("error")) for k, v in (cap.get("interfaces") or {}).items()})
     for r in s.get("ranks") or []:
         st = {k: round(r[k], 2) for k in ("init_s", "p2p_s", "all_reduce_s", "all_gather_s", "teardown_s") if isinstance(r.get(k), (int, float))}
         rows = [(x.get("bytes"), x.get("iters"), x.get("warmup"), round(x.get("wall_s", 0), 2), round(x.get("busbw", 0), 3)) for x in (r.get("all_reduce") or [])[-3:]]
