@@ -15,6 +15,8 @@
 #include "cluster/nodelist.h"
 #include "core/proc.h"
 #include "core/sig.h"
+#include "cluster/ncclop.h"
+#include "probes/nccl/nccl_envfile.h"
 #include "probes/nccl/nccl_flags.h"
 #include "probes/probe_flags.h"
 #include "reports/cluster_table.h"
@@ -64,6 +66,13 @@ static void usage(FILE *f)
             "  --nccl                run NCCL itself, one rank per node in pipeline order: the hand-offs\n"
             "                        stage i -> i+1, all-reduce and all-gather sweeps (see preflight nccl)\n"
             "  --nccl-timeout S      each rank's deadline; a rank still running is killed and named (default 60)\n"
+            "  --capture IF[,IF...]|auto\n"
+            "                        count NCCL's TCP traffic per interface on every node (libpcap in a\n"
+            "                        process of the agent; needs CAP_NET_RAW there, else nccl.capture\n"
+            "                        skips); auto: every interface that is up on that node (at most 16)\n"
+            "  --fallback-env FILE   then run again (all-reduce 1K..4M) with FILE's variables added on\n"
+            "                        every node (nccl.fallback), e.g. NCCL_IB_DISABLE=1; the agents accept\n"
+            "                        only NCCL_ variables that name no file or library (docs/cluster.md)\n"
             "%s"
             "Node checks (as in preflight check; hostfile keys override per node):\n"
             "  --arch X.Y  --venv DIR  --model DIR  --pp N  --mem-fraction-static F  --timeout S\n"
@@ -186,7 +195,7 @@ int pf_cluster_main(int argc, char **argv)
     pf_coord_opts_init(&co);
     pf_nodelist nl;
     pf_nodelist_init(&nl);
-    pf_strv ssh_opts = {0}, agent_args = {0};
+    pf_strv ssh_opts = {0}, agent_args = {0}, fallback_env = {0};
     const char *hosts = NULL, *hostfile = NULL, *launcher = NULL, *tmpl = NULL, *listen = NULL;
     const char *agent_path = NULL, *only = NULL, *secret_file = NULL, *ray_address = NULL;
     bool use_ray = false, nccl_flag_seen = false;
@@ -237,7 +246,7 @@ int pf_cluster_main(int argc, char **argv)
                                              "--agent-path", "--listen", "--join-timeout", "--checks-timeout",
                                              "--pairs-timeout", "--keepalive", "--bw-seconds", "--bw-streams",
                                              "--plan", "--only", "--secret-file", "--env", "--ports", "--auth-timeout", "--python",
-                                             "--nccl-timeout", NULL};
+                                             "--nccl-timeout", "--capture", "--fallback-env", NULL};
         bool known = false;
         for (const char *const *k = valued; *k; k++)
             known |= strcmp(a, *k) == 0;
@@ -290,6 +299,30 @@ int pf_cluster_main(int argc, char **argv)
             only = v;
         else if (strcmp(a, "--secret-file") == 0)
             secret_file = v;
+        else if (strcmp(a, "--capture") == 0) {
+            char why[200];
+            if (pf_ncclop_capture_ok(v, why, sizeof why) != 0) {
+                rc = bad("--capture %s", why);
+                goto out;
+            }
+            co.nccl_capture = v;
+            nccl_flag_seen = true;
+        } else if (strcmp(a, "--fallback-env") == 0) {
+            /* read here, sent to the agents, which check every variable */
+            pf_err fe = {{0}};
+            pf_strv_free(&fallback_env);
+            if (pf_ncclenv_load(v, &fallback_env, &fe) != 0) {
+                rc = bad("--fallback-env: %s", fe.msg);
+                goto out;
+            }
+            if (fallback_env.n == 0) {
+                rc = bad("--fallback-env %s has no NAME=value line", v);
+                goto out;
+            }
+            co.nccl_fallback = &fallback_env;
+            co.nccl_fallback_file = v;
+            nccl_flag_seen = true;
+        }
         else if (strcmp(a, "--env") == 0) {
             if (strcmp(v, "login") && strcmp(v, "inherit")) {
                 rc = bad("--env '%s' is not login or inherit (per-node env files go in the hostfile: env=FILE)", v);
@@ -326,7 +359,7 @@ int pf_cluster_main(int argc, char **argv)
     }
 
     if (nccl_flag_seen && !co.nccl) {
-        rc = bad("the NCCL flags (--libnccl, -b, --nccl-timeout, ...) need --nccl");
+        rc = bad("the NCCL flags (--libnccl, -b, --nccl-timeout, --capture, --fallback-env, ...) need --nccl");
         goto out;
     }
     if (co.nccl) {
@@ -485,6 +518,7 @@ out:
     free(helper);
     pf_strv_free(&ssh_opts);
     pf_strv_free(&agent_args);
+    pf_strv_free(&fallback_env);
     pf_nodelist_free(&nl);
     pf_probe_opts_free(&po);
     return rc;

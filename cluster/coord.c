@@ -1000,6 +1000,8 @@ static json_t *node_check_evidence(coord *c, pf_node *node, const char *id)
     return NULL;
 }
 
+static void node_prediction(coord *c, int i, const char **pred_if, const char **pred_tr);
+
 static void nccl_rank_check(coord *c, int i, const json_t *r)
 {
     pf_check *ck = pf_check_add(c->run, c->n[i].rn, "nccl.rank");
@@ -1009,11 +1011,8 @@ static void nccl_rank_check(coord *c, int i, const json_t *r)
                                                                                        : json_null());
     /* What this node's own checks predicted NCCL would pick, against what
      * its rank's NCCL log says it picked (the judge compares). */
-    const json_t *ife = node_check_evidence(c, c->n[i].rn, "net.nccl_ifname");
-    const json_t *tre = node_check_evidence(c, c->n[i].rn, "net.transport");
-    const char *pred_if = json_string_value(
-        json_object_get(json_object_get(json_object_get(ife, "selection"), "bootstrap"), "interface"));
-    const char *pred_tr = json_string_value(json_object_get(json_object_get(tre, "prediction"), "transport"));
+    const char *pred_if, *pred_tr;
+    node_prediction(c, i, &pred_if, &pred_tr);
     char cmp[320];
     pf_status pst = pf_nccljudge_predicted(r, pred_if, pred_tr, cmp, sizeof cmp);
     json_object_set_new(pf_check_evidence(ck), "prediction",
@@ -1060,7 +1059,9 @@ static void nccl_summary(coord *c, size_t first_check, const json_t *section, in
             if (ck == s || (pf_check_node(ck) != NULL) != (pass == 1))
                 continue;
             pf_status st = pf_check_status(ck);
-            if (!bad && (st == PF_FAIL || st == PF_ERROR))
+            /* a capture that could not count is its own error, not NCCL's */
+            bool capture_error = st == PF_ERROR && strcmp(pf_check_id(ck), "nccl.capture") == 0;
+            if (!bad && (st == PF_FAIL || st == PF_ERROR) && !capture_error)
                 bad = ck;
             if (!warn && st == PF_WARN && pass == 1)
                 warn = ck; /* a node's rank ran, but not as predicted */
@@ -1139,6 +1140,271 @@ static void nccl_wait_all(coord *c, const int *idx, const bool *started, int nr)
     fail_in_flight(c, c->o->nccl_s + 10);
 }
 
+/* One round of cluster.nccl: the same nodes, one rank each in pipeline
+ * order, started as the comment above nccl_start_msg says, every result
+ * collected.  phase_nccl runs it once, and again with the fallback's
+ * variables (--fallback-env). */
+typedef struct nccl_round {
+    const char *name;          /* "nccl" or "nccl fallback", in progress lines */
+    const uint64_t *sizes;
+    int nsizes;
+    const pf_ncclrank_opts *ro; /* hand-offs, all-gather, iterations */
+    const char *capture;       /* sent as "capture"; NULL: none */
+    const pf_strv *fallback;   /* sent as "fallback_env"; NULL: none */
+    /* out */
+    json_t *ranks;             /* one result per rank (caller owns) */
+    json_t *nodes;             /* the node of each rank (caller owns) */
+    json_t *captures;          /* per rank: the agent's capture object or null (caller owns) */
+    bool rank0_started;        /* rank 0's agent accepted nccl_start */
+    char refused[640];         /* the first agent that refused nccl_start: "n0: why"; "" none */
+} nccl_round;
+
+static json_t *round_start_msg(coord *c, int i, int rank, int nr, const nccl_round *rd)
+{
+    json_t *m = nccl_start_msg(c, i, rank, nr, rd->sizes, rd->nsizes, rd->ro);
+    if (rd->capture)
+        json_object_set_new(m, "capture", json_string(rd->capture));
+    if (rd->fallback) {
+        json_t *fe = json_array();
+        for (size_t k = 0; k < rd->fallback->n; k++)
+            json_array_append_new(fe, json_string(rd->fallback->v[k]));
+        json_object_set_new(m, "fallback_env", fe);
+    }
+    return m;
+}
+
+static void round_refused(coord *c, nccl_round *rd, int i, const char *why)
+{
+    if (!rd->refused[0])
+        snprintf(rd->refused, sizeof rd->refused, "%s: %s", c->n[i].spec->name, why);
+}
+
+static void nccl_round_run(coord *c, const int *idx, int nr, nccl_round *rd)
+{
+    json_t **res = pf_xcalloc((size_t)nr, sizeof *res);
+    bool *started = pf_xcalloc((size_t)nr, sizeof *started), no_uid = false;
+    rd->refused[0] = 0;
+
+    /* rank 0 first: its reply carries the unique id */
+    logf_(c, "%s: %d rank%s, rank 0 on %s", rd->name, nr, nr == 1 ? "" : "s", c->n[idx[0]].spec->name);
+    request(c, idx[0], round_start_msg(c, idx[0], 0, nr, rd));
+    pump(c, pf_now() + c->o->nccl_flags.init_timeout_s + 15, none_in_flight);
+    fail_in_flight(c, c->o->nccl_flags.init_timeout_s + 15);
+    char *uid = NULL;
+    const char *e0 = NULL;
+    if (c->n[idx[0]].st == N_JOINED && reply_ok(&c->n[idx[0]], &e0)) {
+        started[0] = true;
+        const char *u = json_string_value(json_object_get(c->n[idx[0]].reply, "uid"));
+        if (u && strlen(u) == 256)
+            uid = pf_xstrdup(u);
+    } else {
+        if (c->n[idx[0]].st == N_JOINED)
+            round_refused(c, rd, idx[0], e0);
+        char *m = pf_xasprintf("rank 0's agent could not start it: %s",
+                               c->n[idx[0]].st == N_JOINED ? e0 : c->n[idx[0]].why);
+        res[0] = nccl_missing(0, nr, "load", "error", m);
+        free(m);
+    }
+    rd->rank0_started = started[0];
+    no_uid = !uid;
+    for (int r = 1; r < nr; r++) {
+        if (!uid) {
+            char *m = pf_xasprintf("not started: rank 0 (%s) has no NCCL unique id to share",
+                                   c->n[idx[0]].spec->name);
+            res[r] = nccl_missing(r, nr, "bootstrap", "error", m);
+            free(m);
+            continue;
+        }
+        json_t *m = round_start_msg(c, idx[r], r, nr, rd);
+        json_object_set_new(m, "uid", json_string(uid));
+        request(c, idx[r], m);
+    }
+    free(uid);
+    pump(c, pf_now() + 15, none_in_flight);
+    fail_in_flight(c, 15);
+    for (int r = 1; r < nr; r++) {
+        const char *e = NULL;
+        if (res[r])
+            continue;
+        if (c->n[idx[r]].st == N_JOINED && reply_ok(&c->n[idx[r]], &e)) {
+            started[r] = true;
+        } else {
+            if (c->n[idx[r]].st == N_JOINED)
+                round_refused(c, rd, idx[r], e);
+            char *m = pf_xasprintf("the agent could not start this rank: %s",
+                                   c->n[idx[r]].st == N_JOINED ? e : c->n[idx[r]].why);
+            res[r] = nccl_missing(r, nr, "load", "error", m);
+            free(m);
+        }
+    }
+    /* every started rank: its result, by the deadline its agent enforces */
+    for (int r = 0; r < nr; r++)
+        if (started[r] && c->n[idx[r]].st == N_JOINED)
+            request(c, idx[r], json_pack("{s:s}", "type", "nccl_wait"));
+    nccl_wait_all(c, idx, started, nr);
+    rd->ranks = json_array();
+    rd->nodes = json_array();
+    rd->captures = json_array();
+    for (int r = 0; r < nr; r++) {
+        cnode *n = &c->n[idx[r]];
+        const char *e = NULL;
+        json_t *j = res[r];
+        bool replied = !j && n->st == N_JOINED && reply_ok(n, &e);
+        if (replied && json_is_object(json_object_get(n->reply, "result")))
+            j = json_incref(json_object_get(n->reply, "result"));
+        const json_t *cap = replied ? json_object_get(n->reply, "capture") : NULL;
+        json_array_append_new(rd->captures, json_is_object(cap) ? json_incref((json_t *)cap) : json_null());
+        if (!j && n->stopped) {
+            /* the user stopped the run while this rank ran: not a death */
+            char *m = pf_xasprintf("not reported: %s stopped the run while this rank ran", pf_sig_name(c->stop_sig));
+            j = nccl_missing(r, nr, "interrupted", "interrupted", m);
+            json_t *d = json_object_get(j, "diagnosis");
+            if (json_is_object(d)) {
+                json_object_set_new(d, "cause", json_string("interrupted"));
+                json_object_set_new(d, "stage", json_string("interrupted"));
+                json_object_set_new(d, "what", json_string(m));
+                json_object_set_new(d, "remedy", json_string("Run again and let it finish."));
+            }
+            free(m);
+        } else if (!j) {
+            char *m = pf_xasprintf("no result from this rank's agent: %s", n->st == N_JOINED ? (e ? e : "no reply") : n->why);
+            j = nccl_missing(r, nr, "load", "died", m);
+            free(m);
+        }
+        /* the judge names ranks by "host": the node's name in this run */
+        if (json_is_string(json_object_get(j, "host")))
+            json_object_set(j, "hostname", json_object_get(j, "host"));
+        json_object_set_new(j, "host", json_string(n->spec->name));
+        json_object_set_new(j, "node", json_string(n->spec->name));
+        json_array_append_new(rd->ranks, j);
+        json_array_append_new(rd->nodes, json_string(n->spec->name));
+    }
+    if (no_uid) {
+        /* The others never ran: rank 0's failure is the one to read, and
+         * when rank 0 skips (no GPU there) so do they. */
+        const json_t *d0 = json_object_get(json_array_get(rd->ranks, 0), "diagnosis");
+        for (int r = 1; r < nr; r++) {
+            json_t *d = json_object_get(json_array_get(rd->ranks, (size_t)r), "diagnosis");
+            if (!json_is_object(d))
+                continue;
+            json_object_set_new(d, "cause", json_string("not_started"));
+            json_object_set_new(d, "stage", json_string("bootstrap"));
+            json_object_set_new(d, "what", json_string("not started: rank 0 produced no NCCL unique id"));
+            json_object_set_new(d, "remedy", json_string("Fix rank 0's failure first (nccl.init names it)."));
+            json_object_set_new(d, "skip", json_boolean(json_is_true(json_object_get(d0, "skip"))));
+        }
+    }
+    free(res);
+    free(started);
+}
+
+/* What node i's own checks predicted NCCL would pick: net.nccl_ifname's
+ * bootstrap interface, net.transport's transport (each NULL when that
+ * check did not run there). */
+static void node_prediction(coord *c, int i, const char **pred_if, const char **pred_tr)
+{
+    const json_t *ife = node_check_evidence(c, c->n[i].rn, "net.nccl_ifname");
+    const json_t *tre = node_check_evidence(c, c->n[i].rn, "net.transport");
+    *pred_if = json_string_value(
+        json_object_get(json_object_get(json_object_get(ife, "selection"), "bootstrap"), "interface"));
+    *pred_tr = json_string_value(json_object_get(json_object_get(tre, "prediction"), "transport"));
+}
+
+/* nccl.capture on node i: what its agent's capture saw, against the
+ * node's predicted interface (nccl_judge.h decides). */
+static void nccl_capture_check(coord *c, int i, const json_t *cap)
+{
+    pf_check *ck = pf_check_add(c->run, c->n[i].rn, "nccl.capture");
+    const char *pred_if, *pred_tr;
+    node_prediction(c, i, &pred_if, &pred_tr);
+    char msg[512], remedy[512];
+    pf_status st = pf_nccljudge_capture(json_is_object(cap) ? cap : NULL, pred_if, msg, sizeof msg, remedy,
+                                        sizeof remedy);
+    pf_check_set(ck, st, "%s", msg);
+    if (remedy[0])
+        pf_check_remedy(ck, "%s", remedy);
+    json_object_set(pf_check_evidence(ck), "capture", json_is_object(cap) ? (json_t *)cap : json_null());
+    if (pred_if)
+        json_object_set_new(pf_check_evidence(ck), "predicted_ifname", json_string(pred_if));
+}
+
+/* Every node's capture in one object for nccl.transport: bytes per
+ * interface name summed over the nodes that captured without error. */
+static json_t *merge_captures(const json_t *caps)
+{
+    json_t *ifs = json_object();
+    size_t i;
+    const json_t *cap;
+    json_array_foreach(caps, i, cap) {
+        if (!json_is_object(cap) || json_is_string(json_object_get(cap, "error")) ||
+            json_is_string(json_object_get(cap, "skipped")))
+            continue;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)json_object_get(cap, "interfaces"), k, v) {
+            if (json_is_string(json_object_get(v, "error")))
+                continue;
+            json_t *o = json_object_get(ifs, k);
+            if (!o) {
+                o = json_pack("{s:I}", "bytes", (json_int_t)0);
+                json_object_set_new(ifs, k, o);
+            }
+            json_object_set_new(o, "bytes", json_integer(json_integer_value(json_object_get(o, "bytes")) +
+                                                         json_integer_value(json_object_get(v, "bytes"))));
+        }
+    }
+    if (json_object_size(ifs) == 0) {
+        json_decref(ifs);
+        return NULL;
+    }
+    return json_pack("{s:o}", "interfaces", ifs);
+}
+
+/* nccl.fallback: the second round, with the fallback's variables. */
+static void nccl_fallback(coord *c, const int *idx, int nr, json_t *section)
+{
+    pf_check *fc = pf_check_add(c->run, NULL, "nccl.fallback");
+    json_t *added = json_array();
+    for (size_t k = 0; k < c->o->nccl_fallback->n; k++)
+        json_array_append_new(added, json_string(c->o->nccl_fallback->v[k]));
+    json_object_set_new(pf_check_evidence(fc), "added", added);
+    json_object_set_new(pf_check_evidence(fc), "file",
+                        json_string(c->o->nccl_fallback_file ? c->o->nccl_fallback_file : "?"));
+    /* as preflight nccl: all-reduce 1K .. 4M only, no hand-off, no all-gather */
+    pf_ncclrank_opts ro = {0};
+    uint64_t sizes[PF_NCCL_MAX_SIZES];
+    pf_err err = {{0}};
+    int n = pf_ncclsweep_sizes(1024, 4u << 20, 4, nr, sizes, PF_NCCL_MAX_SIZES, &err);
+    ro.iters = (int)c->o->nccl_flags.iters;
+    ro.warmup = (int)c->o->nccl_flags.warmup;
+    ro.allgather = false;
+    ro.n_p2p = 0;
+    nccl_round rd = {.name = "nccl fallback", .sizes = sizes, .nsizes = n > 0 ? n : 0, .ro = &ro,
+                     .fallback = c->o->nccl_fallback};
+    nccl_round_run(c, idx, nr, &rd);
+    json_t *fs = pf_nccljudge_section(rd.ranks);
+    json_object_set_new(fs, "nodes", json_incref(rd.nodes));
+    json_object_set(fs, "added", json_object_get(pf_check_evidence(fc), "added"));
+    if (rd.refused[0]) {
+        /* the agent's own words: it names the variable it refused */
+        json_object_set_new(pf_check_evidence(fc), "refused", json_string(rd.refused));
+        pf_check_set(fc, PF_ERROR, "the fallback environment was refused by %s", rd.refused);
+        pf_check_remedy(fc, "Over the network the agents accept only NCCL_ variables that name no file or library, "
+                            "values of [A-Za-z0-9_.,:=^+/-] (docs/cluster.md, \"NCCL\"): put the others in each "
+                            "node's env file (hostfile env=FILE).");
+    } else {
+        char msg[1024], remedy[512];
+        pf_status st = pf_nccljudge_fallback(fs, msg, sizeof msg, remedy, sizeof remedy);
+        pf_check_set(fc, st, "%s", msg);
+        if (remedy[0])
+            pf_check_remedy(fc, "%s", remedy);
+    }
+    json_object_set_new(section, "fallback", fs);
+    json_decref(rd.ranks);
+    json_decref(rd.nodes);
+    json_decref(rd.captures);
+}
+
 static void phase_nccl(coord *c)
 {
     if (!c->o->nccl)
@@ -1164,117 +1430,60 @@ static void phase_nccl(coord *c)
     int nsizes = pf_ncclflags_apply(&c->o->nccl_flags, nr, &ro, sizes, &err);
     if (nsizes < 0)
         nsizes = 0; /* the command line was checked for the node count; fewer joined */
-    json_t **res = pf_xcalloc((size_t)nr, sizeof *res);
-    bool *started = pf_xcalloc((size_t)nr, sizeof *started), no_uid = false;
-
-    /* rank 0 first: its reply carries the unique id */
-    logf_(c, "nccl: %d rank%s, rank 0 on %s", nr, nr == 1 ? "" : "s", c->n[idx[0]].spec->name);
-    request(c, idx[0], nccl_start_msg(c, idx[0], 0, nr, sizes, nsizes, &ro));
-    pump(c, pf_now() + c->o->nccl_flags.init_timeout_s + 15, none_in_flight);
-    fail_in_flight(c, c->o->nccl_flags.init_timeout_s + 15);
-    char *uid = NULL;
-    const char *e0 = NULL;
-    if (c->n[idx[0]].st == N_JOINED && reply_ok(&c->n[idx[0]], &e0)) {
-        started[0] = true;
-        const char *u = json_string_value(json_object_get(c->n[idx[0]].reply, "uid"));
-        if (u && strlen(u) == 256)
-            uid = pf_xstrdup(u);
-    } else {
-        char *m = pf_xasprintf("rank 0's agent could not start it: %s",
-                               c->n[idx[0]].st == N_JOINED ? e0 : c->n[idx[0]].why);
-        res[0] = nccl_missing(0, nr, "load", "error", m);
-        free(m);
-    }
-    no_uid = !uid;
-    for (int r = 1; r < nr; r++) {
-        if (!uid) {
-            char *m = pf_xasprintf("not started: rank 0 (%s) has no NCCL unique id to share",
-                                   c->n[idx[0]].spec->name);
-            res[r] = nccl_missing(r, nr, "bootstrap", "error", m);
-            free(m);
-            continue;
-        }
-        json_t *m = nccl_start_msg(c, idx[r], r, nr, sizes, nsizes, &ro);
-        json_object_set_new(m, "uid", json_string(uid));
-        request(c, idx[r], m);
-    }
-    free(uid);
-    pump(c, pf_now() + 15, none_in_flight);
-    fail_in_flight(c, 15);
-    for (int r = 1; r < nr; r++) {
-        const char *e = NULL;
-        if (res[r])
-            continue;
-        if (c->n[idx[r]].st == N_JOINED && reply_ok(&c->n[idx[r]], &e)) {
-            started[r] = true;
-        } else {
-            char *m = pf_xasprintf("the agent could not start this rank: %s",
-                                   c->n[idx[r]].st == N_JOINED ? e : c->n[idx[r]].why);
-            res[r] = nccl_missing(r, nr, "load", "error", m);
-            free(m);
-        }
-    }
-    /* every started rank: its result, by the deadline its agent enforces */
-    for (int r = 0; r < nr; r++)
-        if (started[r] && c->n[idx[r]].st == N_JOINED)
-            request(c, idx[r], json_pack("{s:s}", "type", "nccl_wait"));
-    nccl_wait_all(c, idx, started, nr);
-    json_t *ranks = json_array(), *nodes = json_array();
-    for (int r = 0; r < nr; r++) {
-        cnode *n = &c->n[idx[r]];
-        const char *e = NULL;
-        json_t *j = res[r];
-        if (!j && n->st == N_JOINED && reply_ok(n, &e) && json_is_object(json_object_get(n->reply, "result")))
-            j = json_incref(json_object_get(n->reply, "result"));
-        if (!j && n->stopped) {
-            /* the user stopped the run while this rank ran: not a death */
-            char *m = pf_xasprintf("not reported: %s stopped the run while this rank ran", pf_sig_name(c->stop_sig));
-            j = nccl_missing(r, nr, "interrupted", "interrupted", m);
-            json_t *d = json_object_get(j, "diagnosis");
-            if (json_is_object(d)) {
-                json_object_set_new(d, "cause", json_string("interrupted"));
-                json_object_set_new(d, "stage", json_string("interrupted"));
-                json_object_set_new(d, "what", json_string(m));
-                json_object_set_new(d, "remedy", json_string("Run again and let it finish."));
-            }
-            free(m);
-        } else if (!j) {
-            char *m = pf_xasprintf("no result from this rank's agent: %s", n->st == N_JOINED ? (e ? e : "no reply") : n->why);
-            j = nccl_missing(r, nr, "load", "died", m);
-            free(m);
-        }
-        /* the judge names ranks by "host": the node's name in this run */
-        if (json_is_string(json_object_get(j, "host")))
-            json_object_set(j, "hostname", json_object_get(j, "host"));
-        json_object_set_new(j, "host", json_string(n->spec->name));
-        json_object_set_new(j, "node", json_string(n->spec->name));
-        json_array_append_new(ranks, j);
-        json_array_append_new(nodes, json_string(n->spec->name));
-    }
-    if (no_uid) {
-        /* The others never ran: rank 0's failure is the one to read, and
-         * when rank 0 skips (no GPU there) so do they. */
-        const json_t *d0 = json_object_get(json_array_get(ranks, 0), "diagnosis");
-        for (int r = 1; r < nr; r++) {
-            json_t *d = json_object_get(json_array_get(ranks, (size_t)r), "diagnosis");
-            if (!json_is_object(d))
-                continue;
-            json_object_set_new(d, "cause", json_string("not_started"));
-            json_object_set_new(d, "stage", json_string("bootstrap"));
-            json_object_set_new(d, "what", json_string("not started: rank 0 produced no NCCL unique id"));
-            json_object_set_new(d, "remedy", json_string("Fix rank 0's failure first (nccl.init names it)."));
-            json_object_set_new(d, "skip", json_boolean(json_is_true(json_object_get(d0, "skip"))));
-        }
-    }
+    nccl_round rd = {.name = "nccl", .sizes = sizes, .nsizes = nsizes, .ro = &ro, .capture = c->o->nccl_capture};
+    nccl_round_run(c, idx, nr, &rd);
+    json_t *ranks = rd.ranks;
     json_t *section = pf_nccljudge_section(ranks);
-    json_object_set_new(section, "nodes", nodes);
+    json_object_set_new(section, "nodes", rd.nodes);
     json_object_set_new(section, "wall_s", json_real(pf_now() - t));
     json_object_set_new(section, "deadline_s", json_real(c->o->nccl_s));
-    pf_nccljudge_plan plan = {0};
-    pf_nccljudge_checks(c->run, NULL, section, NULL, &plan);
-    for (int r = 0; r < nr; r++)
+
+    /* The plan nccl.transport judges against: what the nodes themselves
+     * predicted (net.transport, net.nccl_ifname), when they agree. */
+    json_t *preds = json_array();
+    for (int r = 0; r < nr; r++) {
+        const char *pi = NULL, *pt = NULL;
         if (c->n[idx[r]].rn)
+            node_prediction(c, idx[r], &pi, &pt);
+        json_t *o = json_pack("{s:s}", "node", c->n[idx[r]].spec->name);
+        if (pi)
+            json_object_set_new(o, "ifname", json_string(pi));
+        if (pt)
+            json_object_set_new(o, "transport", json_string(pt));
+        json_array_append_new(preds, o);
+    }
+    char ptr[64], pifs[1024], conflict[1024];
+    int disagree = pf_nccljudge_plan_nodes(preds, ptr, sizeof ptr, pifs, sizeof pifs, conflict, sizeof conflict);
+    json_object_set_new(section, "predictions", preds);
+    pf_nccljudge_plan plan = {pifs[0] ? pifs : NULL, ptr[0] ? ptr : NULL, 0};
+    json_t *capall = c->o->nccl_capture ? merge_captures(rd.captures) : NULL;
+    size_t before = pf_run_check_count(c->run);
+    pf_nccljudge_checks(c->run, NULL, section, capall, &plan);
+    json_decref(capall);
+    for (size_t k = before; disagree && k < pf_run_check_count(c->run); k++)
+        if (!strcmp(pf_check_id(pf_run_check(c->run, k)), "nccl.transport"))
+            pf_nccljudge_conflict(pf_run_check(c->run, k), conflict);
+    if (c->o->nccl_capture) {
+        json_t *bynode = json_object();
+        for (int r = 0; r < nr; r++)
+            json_object_set(bynode, c->n[idx[r]].spec->name, json_array_get(rd.captures, (size_t)r));
+        json_object_set_new(section, "capture", bynode);
+    }
+    for (int r = 0; r < nr; r++)
+        if (c->n[idx[r]].rn) {
             nccl_rank_check(c, idx[r], json_array_get(ranks, (size_t)r));
+            if (c->o->nccl_capture)
+                nccl_capture_check(c, idx[r], json_array_get(rd.captures, (size_t)r));
+        }
+    /* the fallback round: only when the first one got going */
+    if (c->o->nccl_fallback && rd.rank0_started && !stopping(c))
+        nccl_fallback(c, idx, nr, section);
+    else if (c->o->nccl_fallback && stopping(c))
+        pf_check_set(pf_check_add(c->run, NULL, "nccl.fallback"), PF_ERROR, "not run: %s stopped the run first",
+                     pf_sig_name(c->stop_sig));
+    else if (c->o->nccl_fallback)
+        pf_check_set(pf_check_add(c->run, NULL, "nccl.fallback"), PF_SKIP,
+                     "not run: the first round never started (rank 0's agent could not start it)");
     nccl_summary(c, first_check, section, nr);
     /* Ranks stopped by the user did not fail: a verdict built on them is
      * not a finding (the rule of preflight nccl and check's registry). */
@@ -1291,8 +1500,7 @@ static void phase_nccl(coord *c)
         json_object_set_new(section, "interrupted", json_true());
     pf_run_set_section(c->run, "nccl", section);
     json_decref(ranks);
-    free(res);
-    free(started);
+    json_decref(rd.captures);
     free(idx);
     logf_(c, "nccl: done in %.2f s", pf_now() - t);
     phase_end(c, t);

@@ -52,6 +52,9 @@ typedef struct pf_coord_opts {
     bool nccl;                 /* --nccl: run the NCCL phase (cluster.nccl, nccl.*) */
     pf_ncclflags nccl_flags;   /* its libraries, sizes and per-rank deadlines (borrowed strings) */
     double nccl_s;             /* every rank's result, the deadline each agent enforces (default 60) */
+    const char *nccl_capture;  /* --capture: "auto" or "IF[,IF...]" sent to every agent; NULL: none */
+    const pf_strv *nccl_fallback;    /* --fallback-env: NAME=VALUE read here, sent in a second round; NULL: none */
+    const char *nccl_fallback_file;  /* its path (evidence) */
     const char *plan_dir;      /* --plan DIR, NULL: none */
     const char *secret_file;   /* manual launcher: write the secret here (0600) */
     FILE *log;                 /* progress lines, NULL: quiet */

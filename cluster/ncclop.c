@@ -3,8 +3,11 @@
 #include "cluster/ncclop.h"
 #include "core/file.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include "probes/nccl/nccl_envfile.h"
 #include "probes/nccl/nccl_judge.h"
 #include "probes/nccl/nccl_local.h"
+#include "probes/nccl/nccl_pcap.h"
 #include "probes/nccl/nccl_sweep.h"
 
 struct pf_ncclop {
@@ -39,6 +43,9 @@ struct pf_ncclop {
     int ctrl;           /* the coordinator's socket while nccl_wait waits; -1 none */
     char abort_peer[64];/* nccl_abort came: the node whose rank failed first */
     bool ctrl_lost;     /* the coordinator went away (or said bye) during the wait */
+    bool capture;       /* nccl_start asked for one: the reply carries "capture" */
+    pf_ncclpcap *pcap;  /* running capture, NULL: none (or it could not start) */
+    json_t *cap_json;   /* {"skipped": why} / {"interfaces": {IF: {"error"}}} known before the stop */
 };
 
 static json_t *fail_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,6 +89,95 @@ static int lib_ok(const char *p, const char *stem)
     return pf_str_startswith(base, stem) && strstr(base, ".so") != NULL;
 }
 
+/* ---- capture and fallback_env: what the agent accepts (ncclop.h) ---- */
+
+/* One interface name: [A-Za-z0-9_.:@-], 1 .. IFNAMSIZ-1 characters. */
+static bool ifname_ok(const char *p, size_t n)
+{
+    if (n == 0 || n >= IFNAMSIZ)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)p[i]) && !strchr("_.:@-", p[i]))
+            return false;
+    return true;
+}
+
+int pf_ncclop_capture_ok(const char *spec, char *why, size_t wlen)
+{
+    if (!spec || !*spec || strlen(spec) > PF_NCCLOP_MAX_CAPTURE * IFNAMSIZ) {
+        snprintf(why, wlen, "'capture' is not 'auto' or a comma list of interface names");
+        return -1;
+    }
+    if (!strcmp(spec, "auto"))
+        return 0;
+    int n = 0;
+    for (const char *p = spec;;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (!ifname_ok(p, k)) {
+            snprintf(why, wlen, "'capture': '%.*s' is not an interface name ([A-Za-z0-9_.:@-], under %d characters)",
+                     (int)(k < 64 ? k : 64), p, IFNAMSIZ);
+            return -1;
+        }
+        if (++n > PF_NCCLOP_MAX_CAPTURE) {
+            snprintf(why, wlen, "'capture' names more than %d interfaces", PF_NCCLOP_MAX_CAPTURE);
+            return -1;
+        }
+        if (!e)
+            return 0;
+        p = e + 1;
+    }
+}
+
+/* A name NCCL would turn into a file or a library to open: refused. */
+static bool names_file_or_library(const char *name, size_t n)
+{
+    static const char *const words[] = {"PLUGIN", "FILE", "PATH", "DIR", "LIB"};
+    char up[PF_NCCLOP_MAX_VALUE + 1];
+    snprintf(up, sizeof up, "%.*s", (int)n, name);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(up, words[i]))
+            return true;
+    return false;
+}
+
+int pf_ncclop_fallback_ok(const char *nv, char *why, size_t wlen)
+{
+    const char *eq = nv ? strchr(nv, '=') : NULL;
+    if (!eq) {
+        snprintf(why, wlen, "'fallback_env': an entry is not NAME=VALUE");
+        return -1;
+    }
+    size_t n = (size_t)(eq - nv);
+    bool name_ok = n > 5 && n <= 64 && strncmp(nv, "NCCL_", 5) == 0;
+    for (size_t i = 0; name_ok && i < n; i++)
+        name_ok = isupper((unsigned char)nv[i]) || isdigit((unsigned char)nv[i]) || nv[i] == '_';
+    if (!name_ok) {
+        snprintf(why, wlen, "'fallback_env': '%.*s' is not an NCCL_ variable (only NCCL_[A-Z0-9_] names are accepted)",
+                 (int)(n < 64 ? n : 64), nv);
+        return -1;
+    }
+    if (names_file_or_library(nv, n)) {
+        snprintf(why, wlen, "'fallback_env': %.*s names a file or a library to load; the agent refuses it over the "
+                            "network (set it in the node's env file instead)",
+                 (int)n, nv);
+        return -1;
+    }
+    const char *v = eq + 1;
+    if (strlen(v) > PF_NCCLOP_MAX_VALUE) {
+        snprintf(why, wlen, "'fallback_env': the value of %.*s is longer than %d characters", (int)n, nv,
+                 PF_NCCLOP_MAX_VALUE);
+        return -1;
+    }
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_.,:=^+/-", *p)) {
+            snprintf(why, wlen, "'fallback_env': the value of %.*s has a character outside [A-Za-z0-9_.,:=^+/-]",
+                     (int)n, nv);
+            return -1;
+        }
+    return 0;
+}
+
 typedef struct startreq {
     pf_ncclrank_opts ro;
     uint64_t sizes[PF_NCCL_MAX_SIZES];
@@ -90,6 +186,8 @@ typedef struct startreq {
     bool have_uid;
     const char *env_file;
     const char *venv;
+    const char *capture;       /* validated spec, NULL: none */
+    const json_t *fallback;    /* validated NAME=VALUE strings (borrowed from msg), NULL: none */
 } startreq;
 
 static int parse(const json_t *msg, startreq *q, char *why, size_t wlen)
@@ -153,6 +251,31 @@ static int parse(const json_t *msg, startreq *q, char *why, size_t wlen)
     if (env && pf_str_startswith(env, "file:"))
         q->env_file = env + 5;
     q->venv = json_string_value(json_object_get(msg, "venv"));
+    const json_t *cj = json_object_get(msg, "capture");
+    if (cj) {
+        char w[200];
+        if (pf_ncclop_capture_ok(json_string_value(cj), w, sizeof w) != 0) {
+            snprintf(why, wlen, "nccl_start: %s", w);
+            return -1;
+        }
+        q->capture = json_string_value(cj);
+    }
+    const json_t *fe = json_object_get(msg, "fallback_env");
+    if (fe) {
+        if (!json_is_array(fe) || json_array_size(fe) > PF_NCCLOP_MAX_FALLBACK) {
+            snprintf(why, wlen, "nccl_start: 'fallback_env' is not an array of at most %d NAME=VALUE strings",
+                     PF_NCCLOP_MAX_FALLBACK);
+            return -1;
+        }
+        json_array_foreach(fe, i, v) {
+            char w[300];
+            if (!json_is_string(v) || pf_ncclop_fallback_ok(json_string_value(v), w, sizeof w) != 0) {
+                snprintf(why, wlen, "nccl_start: %s", json_is_string(v) ? w : "'fallback_env' has a non-string entry");
+                return -1;
+            }
+        }
+        q->fallback = fe;
+    }
     const char *uid = json_string_value(json_object_get(msg, "uid"));
     if (uid) {
         if (strlen(uid) != 256 || pf_nccllocal_uid_parse(uid, &q->uid) != 0) {
@@ -241,6 +364,103 @@ static void child_main(const startreq *q, const pf_strv *env, int up, const char
 }
 
 /* ---- the agent side ---- */
+
+/* The interfaces of "auto": every interface that is up on this node, in
+ * the kernel's order, at most PF_NCCLOP_MAX_CAPTURE (lo included: ranks on
+ * one host talk over it). */
+static void auto_ifaces(char *out, size_t len)
+{
+    out[0] = 0;
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) != 0)
+        return;
+    int n = 0;
+    for (struct ifaddrs *p = ifa; p && n < PF_NCCLOP_MAX_CAPTURE; p = p->ifa_next) {
+        if (!p->ifa_name || !(p->ifa_flags & IFF_UP) || !ifname_ok(p->ifa_name, strlen(p->ifa_name)))
+            continue;
+        /* getifaddrs lists an interface once per address family */
+        bool seen = false;
+        size_t k = strlen(p->ifa_name);
+        for (const char *q = out; *q && !seen;) {
+            const char *e = strchr(q, ',');
+            size_t m = e ? (size_t)(e - q) : strlen(q);
+            seen = m == k && strncmp(q, p->ifa_name, k) == 0;
+            q = e ? e + 1 : q + m;
+        }
+        if (seen)
+            continue;
+        size_t l = strlen(out);
+        snprintf(out + l, len - l, "%s%s", l ? "," : "", p->ifa_name);
+        n++;
+    }
+    freeifaddrs(ifa);
+}
+
+/* Start the capture before the rank is forked: the named interfaces that
+ * exist here are captured, the others are reported with an error (the
+ * traffic asked for cannot be counted); a capture that cannot start at all
+ * (no libpcap, no CAP_NET_RAW) is {"skipped": why}. */
+static void capture_start(pf_ncclop *op, const char *spec)
+{
+    op->capture = true;
+    char list[PF_NCCLOP_MAX_CAPTURE * (IFNAMSIZ + 1) + 1] = "", have[sizeof list] = "";
+    if (!strcmp(spec, "auto"))
+        auto_ifaces(list, sizeof list);
+    else
+        pf_strlcpy(list, spec, sizeof list);
+    json_t *missing = json_object();
+    for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        if (if_nametoindex(p) == 0) {
+            json_object_set_new(missing, p, json_pack("{s:s}", "error", "no such interface on this node"));
+            continue;
+        }
+        size_t l = strlen(have);
+        snprintf(have + l, sizeof have - l, "%s%s", l ? "," : "", p);
+    }
+    if (!have[0]) {
+        op->cap_json = json_pack("{s:s, s:o}", "error",
+                                 !strcmp(spec, "auto") ? "no interface is up on this node"
+                                                       : "none of the interfaces to capture exists on this node",
+                                 "interfaces", missing);
+        return;
+    }
+    pf_err err = {{0}};
+    op->pcap = pf_ncclpcap_start(have, &err);
+    if (!op->pcap) {
+        op->cap_json = json_pack("{s:s}", "skipped", err.msg);
+        json_decref(missing);
+        return;
+    }
+    op->cap_json = json_pack("{s:o}", "interfaces", missing);
+}
+
+/* The capture object for the reply: stopped, the missing interfaces
+ * merged in, bounded (PF_NCCLOP_MAX_CAPTURE_JSON). */
+static json_t *capture_stop(pf_ncclop *op)
+{
+    if (!op->capture)
+        return NULL;
+    json_t *j = op->cap_json;
+    op->cap_json = NULL;
+    if (op->pcap) {
+        json_t *got = pf_ncclpcap_stop(op->pcap);
+        op->pcap = NULL;
+        json_t *ifs = json_object_get(got, "interfaces");
+        if (json_is_object(ifs))
+            json_object_update_missing(ifs, json_object_get(j, "interfaces"));
+        json_decref(j);
+        j = got;
+    }
+    if (!j)
+        return NULL;
+    char *text = json_dumps(j, JSON_COMPACT);
+    if (!text || strlen(text) > PF_NCCLOP_MAX_CAPTURE_JSON) {
+        json_decref(j);
+        j = json_pack("{s:s}", "error", "the capture's record is larger than the agent sends");
+    }
+    free(text);
+    return j;
+}
 
 static void handle_line(pf_ncclop *op, char *line)
 {
@@ -369,6 +589,10 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
         free(q);
         return NULL;
     }
+    /* the fallback's variables after the node's own: later entries win */
+    size_t fi;
+    const json_t *fv;
+    json_array_foreach(q->fallback, fi, fv) pf_strv_push(&env, json_string_value(fv));
     pf_strv_push_owned(&env, NULL);
     env.n--;
     pf_ncclop *op = pf_xcalloc(1, sizeof *op);
@@ -408,6 +632,8 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
         /* the rank reports it as its load failure, like a library that fails */
         q->ro.libnccl = "";
     }
+    if (q->capture)
+        capture_start(op, q->capture);
     fflush(NULL);
     op->pid = fork();
     if (op->pid < 0) {
@@ -432,6 +658,7 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
         }
         child_main(q, &env, up[1], op->dir, op->log_file);
     }
+    /* integrator: pf_ncclpcap_watch_pid(op->pcap, op->pid) once p-bpf lands */
     close(up[1]);
     op->up = up[0];
     op->deadline = pf_now() + q->deadline_s;
@@ -448,6 +675,7 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
     free(q);
     return op;
 fail:
+    json_decref(capture_stop(op));
     pf_strv_free(&env);
     free(q);
     if (!strstr(op->dir, "XXXXXX"))
@@ -458,6 +686,7 @@ fail:
 
 static void cleanup(pf_ncclop *op)
 {
+    json_decref(capture_stop(op));
     if (op->up >= 0)
         close(op->up);
     free(op->buf);
@@ -542,6 +771,10 @@ json_t *pf_ncclop_wait(pf_ncclop *op, int ctrl_fd, bool *ctrl_lost)
         }
         json_object_set_new(res, "log_file", json_string(op->log_file));
     }
+    json_t *cap = capture_stop(op);
     cleanup(op);
-    return json_pack("{s:b,s:o}", "ok", 1, "result", res);
+    json_t *reply = json_pack("{s:b,s:o}", "ok", 1, "result", res);
+    if (cap)
+        json_object_set_new(reply, "capture", cap);
+    return reply;
 }

@@ -123,7 +123,6 @@ static void run_fallback(pf_run *run, pf_node *node, json_t *section, const pf_n
         json_t *ranks = json_object_get(res, "ranks");
         size_t i;
         json_t *r;
-        const json_t *bad = NULL;
         json_array_foreach(ranks, i, r) {
             if (!json_object_get(r, "nccl_log") && !json_object_get(r, "diagnosis")) {
                 const char *lf = json_string_value(json_object_get(r, "log_file"));
@@ -131,30 +130,13 @@ static void run_fallback(pf_run *run, pf_node *node, json_t *section, const pf_n
                 pf_nccljudge_annotate(r, text);
                 free(text);
             }
-            if (!bad && !json_is_true(json_object_get(r, "ok")))
-                bad = r;
         }
         json_t *fs = pf_nccljudge_section(ranks);
-        const json_t *last = json_array_get(json_object_get(fs, "all_reduce"), json_array_size(json_object_get(fs, "all_reduce")) - 1);
-        if (bad) {
-            const json_t *d = json_object_get(bad, "diagnosis");
-            pf_check_set(c, PF_FAIL, "under the fallback environment rank %lld failed in %s: %s -- \"%s\"",
-                         (long long)json_integer_value(json_object_get(bad, "rank")),
-                         json_string_value(json_object_get(d, "stage")), json_string_value(json_object_get(d, "what")),
-                         json_string_value(json_object_get(d, "evidence")));
-            pf_check_remedy(c, "%s", json_string_value(json_object_get(d, "remedy")));
-        } else {
-            json_int_t wrong = 0;
-            json_array_foreach(json_object_get(fs, "all_reduce"), i, r) wrong += json_integer_value(json_object_get(r, "wrong"));
-            char tr[128] = "";
-            json_t *t = json_object_get(json_object_get(json_array_get(ranks, 0), "nccl_log"), "transports");
-            json_array_foreach(t, i, r) snprintf(tr + strlen(tr), sizeof tr - strlen(tr), "%s%s", i ? ", " : "", json_string_value(r));
-            if (wrong)
-                pf_check_set(c, PF_FAIL, "under the fallback environment %lld results were wrong", (long long)wrong);
-            else
-                pf_check_set(c, PF_PASS, "the fallback works: all-reduce correct up to 4 MiB over %s (busbw %.2f GB/s)",
-                             tr[0] ? tr : "?", json_number_value(json_object_get(last, "busbw")));
-        }
+        char msg[1024], remedy[512];
+        pf_status st = pf_nccljudge_fallback(fs, msg, sizeof msg, remedy, sizeof remedy);
+        pf_check_set(c, st, "%s", msg);
+        if (remedy[0])
+            pf_check_remedy(c, "%s", remedy);
         json_object_set_new(section, "fallback", fs);
         json_decref(res);
     }

@@ -558,3 +558,193 @@ void pf_nccljudge_checks(pf_run *run, pf_node *node, const json_t *s, const json
         failure_evidence(t, ranks);
     }
 }
+
+/* ---- the cluster's plan, the fallback run, one node's capture ---- */
+
+/* Append name to a comma list unless it is there already. */
+static void list_add(char *list, size_t len, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && strncmp(p, name, n) == 0)
+            return;
+        p = e ? e + 1 : p + k;
+    }
+    size_t l = strlen(list);
+    snprintf(list + l, len - l, "%s%s", l ? "," : "", name);
+}
+
+int pf_nccljudge_plan_nodes(const json_t *nodes, char *transport, size_t tlen, char *ifnames, size_t ilen,
+                            char *conflict, size_t clen)
+{
+    transport[0] = ifnames[0] = conflict[0] = 0;
+    /* the distinct transports in order of first appearance, each with its nodes */
+    enum { MAXT = 8 };
+    const char *tr[MAXT];
+    char who[MAXT][256];
+    int nt = 0;
+    size_t i;
+    const json_t *n;
+    json_array_foreach(nodes, i, n) {
+        const char *name = json_string_value(json_object_get(n, "node"));
+        const char *t = json_string_value(json_object_get(n, "transport"));
+        const char *ifn = json_string_value(json_object_get(n, "ifname"));
+        if (ifn && *ifn)
+            list_add(ifnames, ilen, ifn);
+        if (!t || !*t || !strcmp(t, "none"))
+            continue;
+        int k = 0;
+        while (k < nt && strcmp(tr[k], t))
+            k++;
+        if (k == nt) {
+            if (nt == MAXT)
+                continue;
+            tr[nt] = t;
+            who[nt][0] = 0;
+            nt++;
+        }
+        size_t l = strlen(who[k]);
+        snprintf(who[k] + l, sizeof who[k] - l, "%s%s", l ? ", " : "", name ? name : "?");
+    }
+    if (nt == 1)
+        snprintf(transport, tlen, "NET/%s", tr[0]);
+    for (int k = 0; nt > 1 && k < nt; k++) {
+        size_t l = strlen(conflict);
+        snprintf(conflict + l, clen - l, "%sNET/%s on %s", k ? " vs " : "", tr[k], who[k]);
+    }
+    return nt > 1;
+}
+
+void pf_nccljudge_conflict(pf_check *c, const char *conflict)
+{
+    /* A rank on NET/IB and one on NET/Socket abort the connection setup
+     * ("wrong type 3 != 4"), whatever this run's logs say. */
+    json_object_set_new(pf_check_evidence(c), "conflict", json_string(conflict));
+    pf_check_set(c, PF_FAIL, "the nodes predict different NCCL transports: %s (NCCL needs the same one on every "
+                             "node; mixed, the ranks fail with \"wrong type 3 != 4\")",
+                 conflict);
+    pf_check_remedy(c, "Make every node use the same transport: give the Socket nodes working RDMA (net.rdma) or set "
+                       "NCCL_IB_DISABLE=1 (NCCL_NET=Socket) on all of them, in the env file from `preflight plan` "
+                       "(%s).",
+                    conflict);
+}
+
+static const char *str_or(const json_t *o, const char *k, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v && *v ? v : dflt;
+}
+
+pf_status pf_nccljudge_fallback(const json_t *s, char *msg, size_t mlen, char *remedy, size_t rlen)
+{
+    remedy[0] = 0;
+    const json_t *ranks = json_object_get(s, "ranks");
+    if (json_array_size(ranks) == 0) {
+        snprintf(msg, mlen, "no rank of the fallback run reported a result");
+        return PF_ERROR;
+    }
+    if (all_skip(ranks)) {
+        snprintf(msg, mlen, "the fallback run could not run: %s", diag_str(json_array_get(ranks, 0), "evidence"));
+        return PF_SKIP;
+    }
+    /* the root cause as nccl.init names it: the rank that failed first,
+     * not the ones that saw it go */
+    const json_t *bad = root_failure(ranks);
+    size_t i;
+    const json_t *r;
+    json_array_foreach(ranks, i, r) if (!bad && !json_is_true(json_object_get(r, "ok"))) bad = r;
+    if (bad) {
+        const json_t *d = json_object_get(bad, "diagnosis");
+        const char *ev = str_or(d, "evidence", str_or(json_object_get(bad, "failure"), "message", NULL));
+        const char *host = json_string_value(json_object_get(bad, "host"));
+        snprintf(msg, mlen, "under the fallback environment rank %lld%s%s%s failed in %s: %s%s%s%s",
+                 (long long)json_integer_value(json_object_get(bad, "rank")), host ? " (" : "", host ? host : "",
+                 host ? ")" : "", str_or(d, "stage", str_or(bad, "phase", "?")), str_or(d, "what", "failed"),
+                 ev ? " -- \"" : "", ev ? ev : "", ev ? "\"" : "");
+        snprintf(remedy, rlen, "%s", str_or(d, "remedy", "The fallback environment does not work: read the rank's NCCL "
+                                                         "log (log_file) before relying on it."));
+        return PF_FAIL;
+    }
+    json_int_t wrong = 0;
+    const json_t *ar = json_object_get(s, "all_reduce");
+    json_array_foreach(ar, i, r) wrong += json_integer_value(json_object_get(r, "wrong"));
+    if (wrong) {
+        snprintf(msg, mlen, "under the fallback environment %lld all-reduce results were wrong", (long long)wrong);
+        snprintf(remedy, rlen, "The fallback path corrupts data: do not use it; read the ranks' NCCL logs.");
+        return PF_FAIL;
+    }
+    if (json_array_size(ar) == 0) {
+        snprintf(msg, mlen, "the fallback run reported no all-reduce result");
+        return PF_ERROR;
+    }
+    char tr[128] = "";
+    json_array_foreach(json_object_get(json_object_get(json_array_get(ranks, 0), "nccl_log"), "transports"), i, r) {
+        size_t l = strlen(tr);
+        snprintf(tr + l, sizeof tr - l, "%s%s", l ? ", " : "", json_string_value(r) ? json_string_value(r) : "?");
+    }
+    const json_t *last = json_array_get(ar, json_array_size(ar) - 1);
+    char sz[32];
+    pf_ncclsweep_size_str((uint64_t)json_integer_value(json_object_get(last, "bytes")), sz, sizeof sz);
+    snprintf(msg, mlen, "the fallback works: all-reduce correct up to %s over %s (busbw %.2f GB/s)", sz,
+             tr[0] ? tr : "?", json_number_value(json_object_get(last, "busbw")));
+    return PF_PASS;
+}
+
+pf_status pf_nccljudge_capture(const json_t *cap, const char *pred_if, char *msg, size_t mlen, char *remedy,
+                               size_t rlen)
+{
+    remedy[0] = 0;
+    if (!json_is_object(cap)) {
+        snprintf(msg, mlen, "no packet capture from this node");
+        return PF_SKIP;
+    }
+    const char *why = json_string_value(json_object_get(cap, "skipped"));
+    if (why) {
+        snprintf(msg, mlen, "no packet capture: %s", why);
+        snprintf(remedy, rlen, "Run the agent as root (or give it CAP_NET_RAW) with libpcap installed to see which "
+                               "NIC carries NCCL's traffic.");
+        return PF_SKIP;
+    }
+    why = json_string_value(json_object_get(cap, "error"));
+    if (why) {
+        snprintf(msg, mlen, "packet capture failed: %s", why);
+        return PF_ERROR;
+    }
+    const char *busiest = NULL, *k;
+    json_int_t most = 0, total = 0;
+    json_t *v;
+    json_object_foreach((json_t *)json_object_get(cap, "interfaces"), k, v) {
+        const char *e = json_string_value(json_object_get(v, "error"));
+        if (e) {
+            snprintf(msg, mlen, "packet capture on %s failed: %s", k, e);
+            snprintf(remedy, rlen, "Name interfaces that exist on this node and stay up during the run "
+                                   "(--capture IF[,IF...] or auto).");
+            return PF_ERROR;
+        }
+        json_int_t b = json_integer_value(json_object_get(v, "bytes"));
+        total += b;
+        if (b > most) {
+            most = b;
+            busiest = k;
+        }
+    }
+    if (!busiest) {
+        snprintf(msg, mlen, "no TCP traffic on the captured interfaces: NCCL's went over another one");
+        snprintf(remedy, rlen, "Capture the interface this node's net.nccl_ifname names (or --capture auto).");
+        return PF_WARN;
+    }
+    if (pred_if && strcmp(pred_if, busiest) != 0) {
+        snprintf(msg, mlen, "NCCL moved %.1f MB over %s (%lld of %lld captured bytes), but this node's prediction "
+                            "is %s",
+                 (double)most / 1e6, busiest, (long long)most, (long long)total, pred_if);
+        snprintf(remedy, rlen, "The server's NCCL will use %s here: pin NCCL_SOCKET_IFNAME=%s in the env file from "
+                               "`preflight plan` if that is the wrong NIC, or find why net.nccl_ifname predicted %s.",
+                 busiest, pred_if, pred_if);
+        return PF_WARN;
+    }
+    snprintf(msg, mlen, "NCCL moved %.1f MB over %s (%lld of %lld captured bytes)%s", (double)most / 1e6, busiest,
+             (long long)most, (long long)total, pred_if ? ", as this node predicted" : "");
+    return PF_PASS;
+}

@@ -65,4 +65,50 @@ bool pf_nccljudge_versions(const json_t *ranks, char *out, size_t len);
 pf_status pf_nccljudge_predicted(const json_t *rank_result, const char *pred_if, const char *pred_transport,
                                  char *out, size_t len);
 
+/* The cluster-wide plan from the nodes' own predictions (cluster runs:
+ * each node's net.transport and net.nccl_ifname).  nodes is an array of
+ * {"node": name, "transport": "Socket"|"IB"|... or absent (net.transport
+ * did not run there, or predicted "none"), "ifname": bootstrap interface
+ * or absent}.  Pure.  Fills
+ *   transport: "NET/<t>" when every node that predicted one predicts the
+ *              same, else "" (none predicted, or they disagree);
+ *   ifnames:   the union of the predicted interfaces, comma list in node
+ *              order without repeats ("" when none);
+ *   conflict:  "" or, when nodes disagree, "NET/IB on n0 vs NET/Socket on
+ *              n1, n2" (each transport with its nodes, first seen first).
+ * Returns 1 when the nodes disagree on the transport, else 0. */
+int pf_nccljudge_plan_nodes(const json_t *nodes, char *transport, size_t tlen, char *ifnames, size_t ilen,
+                            char *conflict, size_t clen);
+
+/* The nodes predict different transports (conflict from
+ * pf_nccljudge_plan_nodes): fail nccl.transport (the check
+ * pf_nccljudge_checks added) with it, whatever the logs said -- NCCL needs
+ * one network transport on every rank. */
+void pf_nccljudge_conflict(pf_check *transport_check, const char *conflict);
+
+/* The verdict of the fallback run (`--fallback-env`: the same ranks again,
+ * all-reduce 1K..4M, with the fallback's variables added): section is
+ * pf_nccljudge_section of its ranks.  Pure.  PF_PASS (every rank ok, no
+ * wrong element: "the fallback works: all-reduce correct up to 4 MiB over
+ * NET/Socket (busbw X GB/s)"), PF_FAIL (a rank failed: its diagnosis, with
+ * its remedy; or wrong results), PF_SKIP (every rank skipped: no GPU),
+ * PF_ERROR (no rank reported).  msg and remedy are always set (remedy ""
+ * when there is none). */
+pf_status pf_nccljudge_fallback(const json_t *section, char *msg, size_t mlen, char *remedy, size_t rlen);
+
+/* One node's packet capture (nccl_pcap.h's object, from its agent) against
+ * that node's predicted bootstrap interface (NULL: no prediction).  Pure.
+ *   PF_SKIP  capture is NULL or {"skipped": why} (no libpcap, no
+ *            CAP_NET_RAW: the agent could not start it)
+ *   PF_ERROR capture is {"error": why}, or an interface has an "error"
+ *            (the traffic asked for was not counted)
+ *   PF_WARN  the busiest interface is not the predicted one ("NCCL moved
+ *            X MB over eth1, but this node's prediction is eth0")
+ *            -- or no byte was seen on any captured interface (the
+ *            ranks' traffic went over one that was not captured)
+ *   PF_PASS  "NCCL moved 12.3 MB over eth0 (as predicted)"
+ * msg and remedy are always set (remedy "" when there is none). */
+pf_status pf_nccljudge_capture(const json_t *capture, const char *pred_if, char *msg, size_t mlen, char *remedy,
+                               size_t rlen);
+
 #endif

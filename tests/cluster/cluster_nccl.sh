@@ -5,7 +5,9 @@
 # and the stand-in libcuda (tests/probes/nccl/).  Rank 0's unique id goes
 # coordinator-ward and back out over the control plane.
 #   0. 2 nodes with net.nccl_ifname/net.transport: nccl.rank compares each
-#      node's prediction with its rank's NCCL log (lo vs the real NIC: warn)
+#      node's prediction with its rank's NCCL log (lo vs the real NIC: warn),
+#      and nccl.transport judges the run against the nodes' agreed plan
+#      (NET/Socket over the real NIC: NCCL on lo fails it)
 #   0b. n1 on another NCCL version (env= file, FAKE_NCCL_VERSION): nccl.init
 #      fails naming nodes and versions
 #   1. 3 nodes: cluster.nccl passes, the record's nccl section has the
@@ -88,9 +90,18 @@ for c in d["checks"]:
     else:
         assert c["status"] == "warn" and p["verdict"] == "warn", c
         assert "predicted NET/Socket over %s, NCCL used NET/Socket over lo" % want in c["summary"], c["summary"]
+# the cluster-wide nccl.transport is judged against the nodes' predictions:
+# both predict NET/Socket over this machine's NIC, NCCL used lo
+tr = [c for c in d["checks"] if c["id"] == "nccl.transport"][0]
+assert tr["evidence"]["planned_transport"] == "NET/Socket", tr["evidence"]
+ifs = sorted({c["evidence"]["selection"]["bootstrap"]["interface"] for c in pred.values()})
+assert tr["evidence"]["planned_ifnames"] == ",".join(ifs) or len(ifs) > 1, tr["evidence"]
 cn = [c for c in d["checks"] if c["id"] == "cluster.nccl"][0]
-if any(c["status"] == "warn" for c in d["checks"] if c["id"] == "nccl.rank"):
-    assert cn["status"] == "warn" and "nccl.rank on n0: " in cn["summary"] and "NCCL ran across 2 nodes" in cn["summary"], cn
+if ifs == ["lo"]:
+    assert tr["status"] == "pass" and "as planned" in tr["summary"], tr
+else:
+    assert tr["status"] == "fail" and "NET/Socket uses lo, which the plan (%s) does not include" % ifs[0] in tr["summary"], tr
+    assert cn["status"] == "fail" and cn["summary"].startswith("nccl.transport: "), cn
 PY
 
 # n1 loads another NCCL version (its hostfile env= file sets the stand-in's

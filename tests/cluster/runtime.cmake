@@ -57,4 +57,12 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME cluster_signals COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_signals.sh $<TARGET_FILE:preflight>
            $<TARGET_FILE_DIR:pf_nccl_fake_tcp>)
   set_tests_properties(cluster_signals PROPERTIES TIMEOUT 90)
+  # --fallback-env (a second round; refused variables; a failing one) and
+  # --capture (libpcap in each agent; root or CAP_NET_RAW, else skipped).
+  add_test(NAME cluster_nccl_fallback COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_nccl_more.sh
+           $<TARGET_FILE:preflight> $<TARGET_FILE_DIR:pf_nccl_fake_tcp> fallback)
+  set_tests_properties(cluster_nccl_fallback PROPERTIES TIMEOUT 60)
+  add_test(NAME cluster_nccl_capture COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cluster_nccl_more.sh
+           $<TARGET_FILE:preflight> $<TARGET_FILE_DIR:pf_nccl_fake_tcp> capture)
+  set_tests_properties(cluster_nccl_capture PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
