@@ -163,6 +163,22 @@ static void run_fallback(pf_run *run, pf_node *node, json_t *section, const pf_n
     pf_strv_free(&env2);
 }
 
+/* Tells the packet capture each rank's pid as it is forked
+ * (pf_nccllocal_opts.on_rank_started); the first failure is kept for the
+ * record (the capture then counts what it found, "pids" says whom). */
+typedef struct capwatch {
+    pf_ncclpcap *cap;
+    char err[256];
+} capwatch;
+
+static void watch_rank(void *ud, int rank, pid_t pid)
+{
+    capwatch *w = ud;
+    pf_err e = {{0}};
+    if (pf_ncclpcap_watch_pid(w->cap, pid, &e) != 0 && !w->err[0])
+        snprintf(w->err, sizeof w->err, "rank %d: %s", rank, e.msg);
+}
+
 int pf_nccl_main(int argc, char **argv)
 {
     pf_output_opts oo;
@@ -339,11 +355,20 @@ int pf_nccl_main(int argc, char **argv)
         if (!cap)
             pf_check_set(cc, PF_SKIP, "no packet capture: %s", cerr.msg);
     }
+    capwatch cw = {cap, ""};
+    if (cap) { /* the ranks' sockets are the probe's: the capture narrows to their ports */
+        lo_.on_rank_started = watch_rank;
+        lo_.on_rank_ud = &cw;
+    }
     double t0 = pf_now();
     json_t *res = pf_nccllocal_run(&lo_, &err);
     double wall = pf_now() - t0;
+    lo_.on_rank_started = NULL; /* cap is gone after stop: later runs (the fallback) tell nobody */
+    lo_.on_rank_ud = NULL;
     if (cap) {
         capj = pf_ncclpcap_stop(cap);
+        if (cw.err[0] && !json_object_get(capj, "error"))
+            json_object_set_new(capj, "watch_error", json_string(cw.err));
         const char *why = json_string_value(json_object_get(capj, "error"));
         bool if_err = false;
         const char *k;
