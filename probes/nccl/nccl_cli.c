@@ -367,16 +367,23 @@ int pf_nccl_main(int argc, char **argv)
     lo_.on_rank_ud = NULL;
     if (cap) {
         capj = pf_ncclpcap_stop(cap);
-        if (cw.err[0] && !json_object_get(capj, "error"))
+        if (cw.err[0] && !json_object_get(capj, "error") && !json_object_get(capj, "watch_error"))
             json_object_set_new(capj, "watch_error", json_string(cw.err));
         const char *why = json_string_value(json_object_get(capj, "error"));
         bool if_err = false;
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(capj, "interfaces"), k, v) if_err |= json_is_string(json_object_get(v, "error"));
+        const char *werr = json_string_value(json_object_get(capj, "watch_error"));
+        bool no_ports = json_array_size(json_object_get(capj, "pids")) && !json_array_size(json_object_get(capj, "ports"));
         if (why)
             pf_check_set(cc, PF_ERROR, "packet capture failed: %s", why);
-        else if (if_err) {
+        else if (werr || no_ports) {
+            pf_check_set(cc, PF_WARN, "%s; the ranks' ports may be incomplete: %s",
+                         json_string_value(json_object_get(capj, "summary")),
+                         werr ? werr : "no socket of the ranks was found in /proc");
+            pf_check_remedy(cc, "Run as root (the capture reads /proc/PID/fd of the ranks); see evidence \"capture\".");
+        } else if (if_err) {
             pf_check_set(cc, PF_WARN, "%s", json_string_value(json_object_get(capj, "summary")));
             pf_check_remedy(cc, "An interface could not be captured (see evidence: missing, or gone during the run).");
         } else

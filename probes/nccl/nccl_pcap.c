@@ -431,6 +431,7 @@ typedef struct watch {
     char note[256];
     int updates;
     bool gave_up; /* the filter went back to "tcp" for good */
+    char pid_err[320];
     char line[64]; /* the control pipe's partial line */
     size_t linelen;
     bool overlong;
@@ -499,7 +500,11 @@ static bool scan(watch *w)
         snprintf(path, sizeof path, "/proc/%d/fd", (int)w->pids[k]);
         DIR *d = opendir(path);
         if (!d) {
-            w->gone[k] = errno == ENOENT || errno == ESRCH; /* it exited: its ports stay */
+            int e = errno;
+            w->gone[k] = e == ENOENT || e == ESRCH; /* it exited: its ports stay */
+            if (!w->gone[k] && !w->pid_err[0]) /* e.g. EACCES: CAP_NET_RAW without the right to read it */
+                snprintf(w->pid_err, sizeof w->pid_err, "cannot read %s (%s): its ports are not known", path,
+                         strerror(e));
             continue;
         }
         bool pending = false;
@@ -857,6 +862,8 @@ static void capture_main(const char *ifaces, int ctl, int out)
         snprintf(w->note, sizeof w->note, "more than %d ports: the later ones are not the probe's here", PORTS_MAX);
     if (w->note[0])
         json_object_set_new(res, "filter_note", json_string(w->note));
+    if (w->pid_err[0])
+        json_object_set_new(res, "watch_error", json_string(w->pid_err));
     json_object_set_new(res, "kernel_retrans_segs", r0 >= 0 && r1 >= 0 ? json_integer(r1 - r0) : json_null());
     char *js = json_dumps(res, JSON_COMPACT);
     char *l = pf_xasprintf("result %s\n", js);

@@ -65,7 +65,7 @@ int pf_ncclpcap_watch_pid(pf_ncclpcap *cap, pid_t pid, pf_err *err);
 /* Stop and return {"filter" (the final BPF text), "snaplen", "seconds",
  * "pids", "ports" (the probe's ports, sorted, at most 1024 listed),
  * "ports_total", "filter_updates", "filter_note" (only when the narrowing
- * gave up), "interfaces":{IF:{bytes, packets, payload_bytes,
+ * gave up), "watch_error" (only when a watched process could not be read), "interfaces":{IF:{bytes, packets, payload_bytes,
  * retransmissions, drops, error, other_tcp:{bytes, packets,
  * payload_bytes}}}, "kernel_...", "summary"} or {"error": why}.  Frees cap. */
 json_t *pf_ncclpcap_stop(pf_ncclpcap *cap);
