@@ -358,6 +358,36 @@ static void test_watch(void)
     printf("OK: the probe's %d bytes counted (%lld), the unrelated %d bytes not (%lld seen as other_tcp)\n",
            PROBE_BYTES, (long long)payload, OTHER_BYTES, (long long)other_payload);
 
+    /* a probe with more ports than the filter takes: back to "tcp", said */
+    cap = pf_ncclpcap_start("lo", &err);
+    CHECK(cap);
+    int pp[2];
+    CHECK(pipe(pp) == 0);
+    pid_t many = fork();
+    CHECK(many >= 0);
+    if (many == 0) {
+        close(pp[1]);
+        for (int i = 0; i < PF_NCCLPCAP_FILTER_PORTS + 20; i++) {
+            unsigned pt;
+            if (listen_lo(&pt) < 0)
+                _exit(1);
+        }
+        char x;
+        _exit(read(pp[0], &x, 1) == 0 ? 0 : 1); /* hold them until the parent closes its end */
+    }
+    close(pp[0]);
+    CHECK(pf_ncclpcap_watch_pid(cap, many, &err) == 0);
+    usleep(400 * 1000); /* a few scans */
+    close(pp[1]);
+    int st = 0;
+    waitpid(many, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    j = pf_ncclpcap_stop(cap);
+    CHECK(json_integer_value(json_object_get(j, "ports_total")) == PF_NCCLPCAP_FILTER_PORTS + 20);
+    CHECK(strcmp(json_string_value(json_object_get(j, "filter")), "tcp") == 0);
+    CHECK(strstr(json_string_value(json_object_get(j, "filter_note")), "more than 256 ports"));
+    json_decref(j);
+
     /* at most PF_NCCLPCAP_MAX_PIDS pids */
     cap = pf_ncclpcap_start("lo", &err);
     CHECK(cap);
