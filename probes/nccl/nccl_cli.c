@@ -145,6 +145,22 @@ static void run_fallback(pf_run *run, pf_node *node, json_t *section, const pf_n
     pf_strv_free(&env2);
 }
 
+/* Tells the packet capture each rank's pid as it is forked
+ * (pf_nccllocal_opts.on_rank_started); the first failure is kept for the
+ * record (the capture then counts what it found, "pids" says whom). */
+typedef struct capwatch {
+    pf_ncclpcap *cap;
+    char err[256];
+} capwatch;
+
+static void watch_rank(void *ud, int rank, pid_t pid)
+{
+    capwatch *w = ud;
+    pf_err e = {{0}};
+    if (pf_ncclpcap_watch_pid(w->cap, pid, &e) != 0 && !w->err[0])
+        snprintf(w->err, sizeof w->err, "rank %d: %s", rank, e.msg);
+}
+
 int pf_nccl_main(int argc, char **argv)
 {
     pf_output_opts oo;
@@ -321,19 +337,35 @@ int pf_nccl_main(int argc, char **argv)
         if (!cap)
             pf_check_set(cc, PF_SKIP, "no packet capture: %s", cerr.msg);
     }
+    capwatch cw = {cap, ""};
+    if (cap) { /* the ranks' sockets are the probe's: the capture narrows to their ports */
+        lo_.on_rank_started = watch_rank;
+        lo_.on_rank_ud = &cw;
+    }
     double t0 = pf_now();
     json_t *res = pf_nccllocal_run(&lo_, &err);
     double wall = pf_now() - t0;
+    lo_.on_rank_started = NULL; /* cap is gone after stop: later runs (the fallback) tell nobody */
+    lo_.on_rank_ud = NULL;
     if (cap) {
         capj = pf_ncclpcap_stop(cap);
+        if (cw.err[0] && !json_object_get(capj, "error") && !json_object_get(capj, "watch_error"))
+            json_object_set_new(capj, "watch_error", json_string(cw.err));
         const char *why = json_string_value(json_object_get(capj, "error"));
         bool if_err = false;
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(capj, "interfaces"), k, v) if_err |= json_is_string(json_object_get(v, "error"));
+        const char *werr = json_string_value(json_object_get(capj, "watch_error"));
+        bool no_ports = json_array_size(json_object_get(capj, "pids")) && !json_array_size(json_object_get(capj, "ports"));
         if (why)
             pf_check_set(cc, PF_ERROR, "packet capture failed: %s", why);
-        else if (if_err) {
+        else if (werr || no_ports) {
+            pf_check_set(cc, PF_WARN, "%s; the ranks' ports may be incomplete: %s",
+                         json_string_value(json_object_get(capj, "summary")),
+                         werr ? werr : "no socket of the ranks was found in /proc");
+            pf_check_remedy(cc, "Run as root (the capture reads /proc/PID/fd of the ranks); see evidence \"capture\".");
+        } else if (if_err) {
             pf_check_set(cc, PF_WARN, "%s", json_string_value(json_object_get(capj, "summary")));
             pf_check_remedy(cc, "An interface could not be captured (see evidence: missing, or gone during the run).");
         } else

@@ -310,6 +310,8 @@ json_t *pf_nccllocal_run(const pf_nccllocal_opts *o, pf_err *err)
         close(up[1]);
         close(down[0]);
         s[r].pid = pid;
+        if (o->on_rank_started)
+            o->on_rank_started(o->on_rank_ud, r, pid);
         s[r].up = up[0];
         s[r].down = down[1];
         s[r].phase_since = pf_now();

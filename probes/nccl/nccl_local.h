@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "core/util.h"
 #include "probes/nccl/nccl_rank.h"
@@ -42,6 +43,12 @@ typedef struct pf_nccllocal_opts {
     int absent_rank;         /* -1: none */
     int kill_rank;           /* -1: none */
     double kill_after_s;
+    /* Called in this process right after rank `rank` was forked as `pid`
+     * (before it opens any socket), e.g. to tell the packet capture whose
+     * ports are the probe's (nccl_pcap.h).  NULL: nobody is told.  ud is
+     * the caller's; it must outlive pf_nccllocal_run. */
+    void (*on_rank_started)(void *ud, int rank, pid_t pid);
+    void *on_rank_ud;
 } pf_nccllocal_opts;
 
 /* Run the ranks; returns {"ranks": [per-rank results, see nccl_rank.h, each

@@ -26,6 +26,28 @@ st = {c["id"]: c["status"] for c in d["checks"]}
 for k in ["nccl.env", "nccl.init", "nccl.p2p", "nccl.allreduce", "nccl.allgather", "nccl.transport", "nccl.fallback"]:
     assert st[k] == "pass", (k, st)
 PY
+# --capture lo: the capture is told the ranks' pids and narrows to their
+# ports (nccl_pcap.h).  Without capture rights or libpcap the check says
+# skip with the reason, and the rest of the case cannot be judged here.
+run --ranks 2 --env-file "$T/ok.env" --capture lo --json "$T/c.json" -q; rc=$?
+[ $rc -eq 0 ] || fail "capture run exit $rc"
+python3 - "$T/c.json" <<'PY' || fail "capture record"
+import json, sys
+d = json.load(open(sys.argv[1]))
+cc = [c for c in d["checks"] if c["id"] == "nccl.capture"][0]
+if cc["status"] == "skip":
+    assert "capture" in cc["summary"], cc
+    print("capture case not judged:", cc["summary"]); sys.exit(0)
+assert cc["status"] == "pass", cc
+c = d["nccl"]["capture"]
+assert sorted(c["pids"]) == sorted(r["pid"] for r in d["nccl"]["ranks"]), (c["pids"], d["nccl"]["ranks"])
+assert len(c["ports"]) >= 2 and c["ports_total"] == len(c["ports"]), c
+assert c["filter"] == "tcp and (" + " or ".join("port %d" % p for p in c["ports"]) + ")", c["filter"]
+assert c["filter_updates"] >= 1 and "filter_note" not in c, c
+lo = c["interfaces"]["lo"]
+assert lo["payload_bytes"] >= 1 << 20 and "other_tcp" in lo, lo
+assert "the probe's TCP moved" in cc["summary"], cc
+PY
 run --env-file "$T/ok.env" --fallback-env "$T/bad.env" -q; [ $? -eq 1 ] || fail "failing fallback must exit 1"
 run --env-file "$T/bad.env" -q; [ $? -eq 1 ] || fail "bad interface must exit 1"
 "$PF" nccl --libnccl /nonexistent/libnccl.so.2 --libcuda "$F/libcuda.so.1" --log-dir "$T" -q; [ $? -eq 1 ] || fail "missing libnccl must exit 1"
