@@ -46,6 +46,7 @@ struct pf_ncclop {
     bool capture;       /* nccl_start asked for one: the reply carries "capture" */
     pf_ncclpcap *pcap;  /* running capture, NULL: none (or it could not start) */
     json_t *cap_json;   /* {"skipped": why} / {"interfaces": {IF: {"error"}}} known before the stop */
+    char watch_err[256];/* the capture could not be told the rank's pid */
 };
 
 static json_t *fail_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -450,6 +451,8 @@ static json_t *capture_stop(pf_ncclop *op)
             json_object_update_missing(ifs, json_object_get(j, "interfaces"));
         json_decref(j);
         j = got;
+        if (op->watch_err[0] && json_is_object(j))
+            json_object_set_new(j, "watch_error", json_string(op->watch_err));
     }
     if (!j)
         return NULL;
@@ -658,7 +661,14 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
         }
         child_main(q, &env, up[1], op->dir, op->log_file);
     }
-    /* integrator: pf_ncclpcap_watch_pid(op->pcap, op->pid) once p-bpf lands */
+    /* The capture counts only this rank's ports (its sockets, read from
+     * /proc while it runs; nccl_pcap.h): the agent's own control
+     * connection, ssh or another job on the node are not NCCL's bytes. */
+    if (op->pcap) {
+        pf_err werr;
+        if (pf_ncclpcap_watch_pid(op->pcap, op->pid, &werr) != 0)
+            pf_strlcpy(op->watch_err, werr.msg, sizeof op->watch_err);
+    }
     close(up[1]);
     op->up = up[0];
     op->deadline = pf_now() + q->deadline_s;

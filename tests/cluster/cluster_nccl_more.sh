@@ -66,6 +66,11 @@ for n in ["n0", "n1"]:
     assert c["status"] == "pass" and c["summary"].startswith("NCCL moved ") and " over lo " in c["summary"], c
     assert lo["bytes"] > 0 and lo["packets"] > 0, lo
     assert d["nccl"]["capture"][n]["interfaces"]["lo"]["bytes"] == lo["bytes"]
+    # narrowed to this node's rank: its pid watched, the BPF filter on its ports
+    cap = c["evidence"]["capture"]
+    rank = [r for r in d["nccl"]["ranks"] if r["host"] == n][0]
+    assert cap.get("pids") == [rank["pid"]], (cap.get("pids"), rank.get("pid"))
+    assert cap["filter"].startswith("tcp and (") and "port" in cap["filter"], cap["filter"]
 # the capture is nccl.transport's evidence too (all nodes' bytes per interface)
 tr = st[("nccl.transport", None)]
 assert tr["status"] == "pass" and "captured" in tr["summary"] and "over lo" in tr["summary"], tr
