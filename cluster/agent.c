@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -358,6 +359,7 @@ static json_t *op_run_checks(agent *a, const json_t *msg)
     if (pipe(p) != 0)
         return fail_reply("cannot run the node checks: pipe: %s", strerror(errno));
     fflush(NULL);
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -366,6 +368,10 @@ static json_t *op_run_checks(agent *a, const json_t *msg)
         return fail_reply("cannot run the node checks: fork: %s", strerror(e));
     }
     if (pid == 0) {
+        /* dies with the agent, even a SIGKILLed one (its tools die with it) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != self)
+            _exit(1);
         close(p[0]);
         signal(SIGPIPE, SIG_IGN);
         json_t *reply = run_checks_here(a, msg);

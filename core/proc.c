@@ -16,12 +16,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void child_exec(char *const argv[], const pf_proc_opts *o, int outfd, int statusfd)
+static void child_exec(char *const argv[], const pf_proc_opts *o, int outfd, int statusfd, pid_t parent)
 {
     setpgid(0, 0);
+    /* A tool never outlives the process that runs it: if that one is
+     * SIGKILLed (a launcher's stop, the agent's checks child killed at its
+     * deadline), the kernel kills the tool too -- kill(-pgid) below cannot
+     * run then.  Kept across exec; checked against the race where the
+     * parent died before prctl. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
     int in = open(o->stdin_path ? o->stdin_path : "/dev/null", O_RDONLY);
     if (in >= 0) {
         dup2(in, STDIN_FILENO);
@@ -66,6 +75,7 @@ int pf_proc_run(char *const argv[], const pf_proc_opts *opts, pf_proc_result *re
         return pf_err_errno(err, errno, "cannot run %s: pipe", argv[0]);
     }
     double t0 = pf_now();
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -73,7 +83,7 @@ int pf_proc_run(char *const argv[], const pf_proc_opts *opts, pf_proc_result *re
         return pf_err_errno(err, e, "cannot run %s: fork", argv[0]);
     }
     if (pid == 0)
-        child_exec(argv, &o, outp[1], statp[1]);
+        child_exec(argv, &o, outp[1], statp[1], self);
     setpgid(pid, pid); /* both sides set it, so there is no race with kill(-pid) */
     close(outp[1]);
     close(statp[1]);

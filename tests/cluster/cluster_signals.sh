@@ -25,6 +25,12 @@ leftover() {
         { tr '\0' '\n' < "$e"; } 2>/dev/null | grep -qx "PF_SIGTEST=$M" && echo "${e%/environ}"
     done | sed 's|/proc/||' | tr '\n' ' '
 }
+# what is still running after up to 5 s (the launcher's stop gives 1 s, an
+# agent its checks child 2 s): a bounded wait, not a fixed sleep
+settle() {
+    for _ in $(seq 50); do [ -z "$(leftover)" ] && return; sleep 0.1; done
+    leftover
+}
 cleanup() {
     for p in $(leftover); do kill -KILL "$p" 2>/dev/null; done
     for j in "$d"/*.json; do
@@ -70,8 +76,7 @@ t0=$(now)
 kill -TERM $cpid
 wait $cpid; rc=$?
 t1=$(now)
-sleep 0.5
-left=$(leftover)
+left=$(settle)
 python3 - "$d/c1.json" <<'PY' && ok "1: coordinator SIGTERM in the NCCL phase: record kept, interrupted, nothing judged from the stop" || bad "1: record"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -114,8 +119,7 @@ PY
 python3 -c "import sys; sys.exit(0 if $(secs $t0 $t1) < 4 else 1)" && ok "2: the agent exited $(secs $t0 $t1) s after SIGTERM" \
     || bad "2: the agent took $(secs $t0 $t1) s to exit"
 [ "$rc" -eq 1 ] && ok "2: the run completes (exit 1: a node failed)" || bad "2: exit $rc"
-sleep 0.5
-left=$(leftover)
+left=$(settle)
 [ -z "$left" ] && ok "2: no agent or rank left" || bad "2: processes left: $left"
 
 # 3 ------------------------------------------------------------------------
@@ -141,8 +145,7 @@ PY
 python3 -c "import sys; sys.exit(0 if $(secs $t0 $t1) < 4 else 1)" && ok "3: named $(secs $t0 $t1) s after the signal" \
     || bad "3: n1's stop took $(secs $t0 $t1) s to reach the coordinator"
 [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || bad "3: coordinator exit $rc"
-sleep 0.5
-left=$(leftover)
+left=$(settle)
 [ -z "$left" ] && ok "3: no agent, checks child or ptxas left" || bad "3: processes left: $left"
 
 # 4 ------------------------------------------------------------------------
@@ -154,8 +157,7 @@ sleep 1
 # instead send both at once -- the second (another signal) exits at once
 kill -TERM $cpid; kill -INT $cpid
 wait $cpid; rc=$?
-sleep 0.5
-left=$(leftover)
+left=$(settle)
 [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ] || [ "$rc" -eq 3 ] || bad "4: exit $rc"
 [ -z "$left" ] && ok "4: two signals (exit $rc): no agent or rank left" || bad "4: processes left: $left"
 
