@@ -607,7 +607,7 @@ pf_ncclop *pf_ncclop_start(const json_t *msg, int close_fd, json_t **reply)
         }
         child_main(q, &env, up[1], op->dir, op->log_file);
     }
-    /* integrator: pf_ncclpcap_watch_pid(op->pcap, op->pid) once p-bpf lands */
+    /* integrator: pf_ncclpcap_watch_pid(op->pcap, op->pid) once p-bpf lands (op->pcap is NULL without a capture) */
     close(up[1]);
     op->up = up[0];
     op->deadline = pf_now() + q->deadline_s;
