@@ -252,6 +252,7 @@ static void test_plan_nodes(void **st)
     assert_true(seen);
     pf_run_free(run);
     json_decref(s);
+    json_decref(ranks);
 }
 
 /* The fallback run's verdict (shared by preflight nccl and cluster). */
