@@ -1,5 +1,6 @@
 /* jscan.c -- validating single-pass JSON scanner (see jscan.h). */
 #include "bench/jscan.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,22 +38,11 @@ static pf_jfield *wanted(scan *s)
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int hex4(const char *p)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = pf_hexval(p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -35,23 +35,12 @@ void pf_auth_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pf_auth_unhex(const char *hex, unsigned char *out, size_t n)
 {
     if (!hex || strlen(hex) != 2 * n)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        int h = hexval(hex[2 * i]), l = hexval(hex[2 * i + 1]);
+        int h = pf_hexval(hex[2 * i]), l = pf_hexval(hex[2 * i + 1]);
         if (h < 0 || l < 0)
             return -1;
         out[i] = (unsigned char)(h << 4 | l);

@@ -296,3 +296,14 @@ char *pf_which(const char *name)
     free(copy);
     return NULL;
 }
+
+int pf_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -59,6 +59,8 @@ bool pf_utf8_valid(const char *s, size_t len);
  * error, a file name, a log line) survives into JSON, which jansson would
  * otherwise refuse (json_string returns NULL and the field silently goes). */
 char *pf_utf8_sanitize(const char *s);
+/* The value of one hex digit (0-9, a-f, A-F), -1 for any other byte. */
+int pf_hexval(char c);
 
 /* A growable vector of owned strings. */
 typedef struct pf_strv {

@@ -152,17 +152,6 @@ int pf_ncclpcap_parse(int linktype, const unsigned char *p, unsigned caplen, pf_
 
 /* ---- pure parts: /proc/net/tcp lines, the port set, the filter text ---- */
 
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads 1..maxd digits (base 16 or 10) at *pp; the count in *nd. */
 static int num(const char **pp, const char *e, int base, int maxd, unsigned long long *v, int *nd)
 {
@@ -170,7 +159,7 @@ static int num(const char **pp, const char *e, int base, int maxd, unsigned long
     unsigned long long x = 0;
     int n = 0;
     while (p < e) {
-        int d = base == 16 ? hexdig(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
+        int d = base == 16 ? pf_hexval(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
         if (d < 0)
             break;
         if (++n > maxd)
@@ -211,7 +200,7 @@ static int endpoint(const char **pp, const char *e, int *adigits, unsigned *port
     unsigned long long v;
     int nd = 0;
     const char *p = *pp;
-    while (p < e && hexdig(*p) >= 0)
+    while (p < e && pf_hexval(*p) >= 0)
         p++;
     nd = (int)(p - *pp);
     if (nd != 8 && nd != 32)
