@@ -48,10 +48,28 @@ pf ok4-nocap --ranks 4 --env-file "$W/lo.env" -q
 torch 4 --min 1024 --max $((256 << 20)) --factor 4
 fi
 if want overhead; then  # capture on/off alternated, same sizes, 4 ranks
-for i in 1 2; do
+for i in 1 2 3 4; do
   pf ovh-cap$i --ranks 4 --env-file "$W/lo.env" -b 64M -e 256M --no-allgather --capture lo -q
   pf ovh-nocap$i --ranks 4 --env-file "$W/lo.env" -b 64M -e 256M --no-allgather -q
 done
+"$PY" - "$W" <<'PY'
+import json, os, statistics, sys
+w = sys.argv[1]; res = {"cap": [], "nocap": []}
+for i in range(1, 5):
+    for k in res:
+        p = os.path.join(w, "ovh-%s%d.json" % (k, i))
+        if os.path.exists(p):
+            ar = json.load(open(p))["nccl"]["all_reduce"]
+            res[k].append(ar[-1]["busbw"])
+            if k == "cap":
+                c = json.load(open(p))["nccl"].get("capture") or {}
+                print("  cap%d filter %s, ports %s, lo %s" % (i, (c.get("filter") or "")[:80], c.get("ports_total"),
+                      (c.get("interfaces") or {}).get("lo", {}).get("bytes")))
+for k, v in res.items():
+    print("  busbw at 256 MiB, %-6s %s  median %.3f" % (k, " ".join("%.3f" % x for x in v), statistics.median(v) if v else 0))
+if res["cap"] and res["nocap"]:
+    print("  capture cost: %.1f %% of the median busbw" % (100 * (1 - statistics.median(res["cap"]) / statistics.median(res["nocap"]))))
+PY
 fi
 if want failures; then
 pf badif --ranks 2 --env-file "$W/badif.env"
