@@ -1033,6 +1033,14 @@ static void nccl_rank_check(coord *c, int i, const json_t *r)
     }
     const json_t *d = json_object_get(r, "diagnosis");
     const json_t *f = json_object_get(r, "failure");
+    const char *cause = json_string_value(json_object_get(d, "cause"));
+    if (cause && !strcmp(cause, "aborted")) {
+        /* stopped because another rank failed first: not this node's finding */
+        pf_check_set(ck, PF_SKIP, "rank %lld not judged: %s (nccl.init names the cause)", (long long)rank,
+                     json_string_value(json_object_get(d, "what")) ? json_string_value(json_object_get(d, "what"))
+                                                                     : "stopped by the coordinator");
+        return;
+    }
     const char *ev = json_string_value(json_object_get(d, "evidence"));
     if (!ev || !*ev)
         ev = json_string_value(json_object_get(f, "message"));

@@ -142,6 +142,8 @@ assert init["status"] == "fail" and "n1" in init["summary"] and "socket interfac
 ranks = {r["host"]: r for r in d["nccl"]["ranks"]}
 dg = ranks["n2"].get("diagnosis") or {}
 assert dg.get("cause") == "aborted" and "the rank on n1 failed first" in dg.get("what", ""), dg
+# n2 did not fail on its own: its nccl.rank is not a failure of n2
+assert st[("nccl.rank", "n2")]["status"] == "skip" and "not judged" in st[("nccl.rank", "n2")]["summary"], st[("nccl.rank", "n2")]
 PY
 [ "$rc" -eq 1 ] && [ $((t1 - t0)) -le 8 ] && ok "a failed rank ends the phase in $((t1 - t0)) s (init deadline 20 s)" \
     || bad "a failed rank: exit $rc in $((t1 - t0)) s"
