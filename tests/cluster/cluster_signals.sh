@@ -47,10 +47,17 @@ ok() { echo "ok   $*"; }
 bad() { echo "FAIL: $*"; [ -f "$d/out" ] && tail -5 "$d/out"; fails=$((fails + 1)); }
 now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 1))"; }
-# the pid of node NAME's agent (its argv names it)
+# the pid of node NAME's agent: its argv names it -- and so does every child
+# it forks (the NCCL rank, the checks child), so the agent is the one whose
+# parent is not itself such a process
+is_agent_of() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null | grep -q -- "agent .*--node-name $2\b"; }
 agent_of() {
     for p in $(leftover); do
-        { tr '\0' ' ' < "/proc/$p/cmdline"; } 2>/dev/null | grep -q -- "agent .*--node-name $1\b" && { echo "$p"; return; }
+        is_agent_of "$p" "$1" || continue
+        pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
+        [ -n "$pp" ] && is_agent_of "$pp" "$1" && continue
+        echo "$p"
+        return
     done
 }
 # wait until file $1 holds a line matching $2 (the coordinator's log)
