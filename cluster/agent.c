@@ -562,6 +562,14 @@ static int serve(agent *a)
         if (strcmp(t, "ping") == 0) {
             json_decref(m);
             continue;
+        } else if (strcmp(t, "nccl_abort") == 0) {
+            /* A notification, not a request: the coordinator sends it while
+             * it believes this agent's nccl_wait is pending.  When this rank
+             * had already answered (the reply and the abort crossed on the
+             * wire), it arrives here; the rank is over, so nothing is left
+             * to stop and nothing is answered. */
+            json_decref(m);
+            continue;
         } else if (strcmp(t, "bye") == 0) {
             json_decref(m);
             return 0;

@@ -34,7 +34,8 @@
  * "nccl_wait", "reply", "ping", "bye", "error", and the agent's
  * "stopped" {signal}: it was stopped by a signal on its node and goes;
  * the coordinator's "nccl_abort" {peer}: another rank failed, stop this one
- * -- no reply, the pending nccl_wait answers). */
+ * -- no reply, the pending nccl_wait answers; one that crossed the rank's
+ * reply on the wire finds no rank and is ignored). */
 bool pf_proto_type_known(const char *type);
 /* Validate a decoded frame: a JSON object whose "type" is known.  Returns
  * the type (borrowed) or NULL with err set. */

@@ -188,8 +188,25 @@ def fake_coordinator(behaviour):
             time.sleep(4)
             c.close()
             return
-        c.sendall(frame({"type": "hello", "v": 1, "nonce": os.urandom(32).hex(), "keepalive_s": 5}))
-        recv_frame(c)
+        nc = os.urandom(32)
+        c.sendall(frame({"type": "hello", "v": 1, "nonce": nc.hex(), "keepalive_s": 5}))
+        auth = recv_frame(c)
+        if behaviour == "late_abort":
+            # A coordinator that proves the secret, then sends what a real
+            # one sends when a rank's nccl_wait reply and its nccl_abort
+            # cross on the wire: an nccl_abort with no nccl_wait pending.
+            # The agent must stay, answer the next request and leave on bye.
+            na = bytes.fromhex(auth["nonce"])
+            mac = hmac.new(secret, b"pf1|coord||" + nc + na, hashlib.sha256).hexdigest()
+            c.sendall(frame({"type": "auth_ok", "mac": mac}))
+            c.sendall(frame({"type": "nccl_abort", "peer": "n1"}))
+            c.sendall(frame({"type": "unlisten", "id": 7}))
+            reply = recv_frame(c)
+            results[behaviour] = reply
+            c.sendall(frame({"type": "bye"}))
+            time.sleep(2)
+            c.close()
+            return
         c.sendall(frame({"type": "auth_ok", "mac": os.urandom(32).hex()}))
         time.sleep(2)
         c.close()
@@ -198,7 +215,17 @@ def fake_coordinator(behaviour):
     return port, secret.hex()
 
 
+results = {}
+
+
 def agent_side():
+    port, secret = fake_coordinator("late_abort")
+    r = subprocess.run([PF, "agent", "--join", "127.0.0.1:%d" % port, "--node-name", "alpha"], input=secret + "\n",
+                       capture_output=True, text=True, timeout=10)
+    reply = results.get("late_abort") or {}
+    expect(r.returncode == 0 and reply.get("type") == "reply" and reply.get("id") == 7,
+           "an nccl_abort that crossed its rank's reply is ignored: the agent answers the next request",
+           {"rc": r.returncode, "stderr": r.stderr, "reply": reply})
     port, secret = fake_coordinator("badmac")
     t0 = time.monotonic()
     r = subprocess.run([PF, "agent", "--join", "127.0.0.1:%d" % port, "--node-name", "alpha"], input=secret + "\n",
