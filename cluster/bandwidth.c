@@ -13,10 +13,46 @@
 #include "cluster/reach.h"
 #include "core/util.h"
 
-uint64_t pf_bw_sink(int fd)
+/* One progress record, 16 bytes big-endian: the bytes counted so far and
+ * the microseconds from the tag to the last byte counted. */
+static void put_record(uint8_t rec[PF_BW_RECORD], uint64_t n, uint64_t us)
+{
+    for (int i = 0; i < 8; i++) {
+        rec[i] = (uint8_t)(n >> (56 - 8 * i));
+        rec[8 + i] = (uint8_t)(us >> (56 - 8 * i));
+    }
+}
+
+static uint64_t get_be64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static bool send_record(int fd, uint64_t n, double t0, double t_last)
+{
+    uint8_t rec[PF_BW_RECORD];
+    put_record(rec, n, (uint64_t)((t_last - t0) * 1e6));
+    size_t off = 0;
+    while (off < sizeof rec) {
+        ssize_t w = send(fd, rec + off, sizeof rec - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        off += (size_t)w;
+    }
+    return true;
+}
+
+uint64_t pf_bw_serve(int fd)
 {
     char *buf = pf_xmalloc(4 * PF_BW_BLOCK);
     uint64_t n = 0;
+    double t0 = pf_now(), t_last = t0, t_report = t0 + PF_BW_REPORT_S;
+    bool reporting = true;
     for (;;) {
         ssize_t r = recv(fd, buf, 4 * PF_BW_BLOCK, 0);
         if (r < 0 && errno == EINTR)
@@ -24,7 +60,14 @@ uint64_t pf_bw_sink(int fd)
         if (r <= 0)
             break;
         n += (uint64_t)r;
+        t_last = pf_now(); /* vDSO clock: cheap next to a 512 KiB read */
+        if (reporting && t_last >= t_report) {
+            reporting = send_record(fd, n, t0, t_last);
+            t_report = t_last + PF_BW_REPORT_S;
+        }
     }
+    if (reporting)
+        (void)send_record(fd, n, t0, t_last);
     free(buf);
     return n;
 }
@@ -36,9 +79,11 @@ typedef struct stream {
     double t_stop;     /* stop sending at this time even if want not reached */
     double t_reply;    /* reply wait ends here */
     uint64_t sent, received;
-    double t_done;     /* when the receiver's count arrived */
+    double rx_seconds; /* the receiver's time from the tag to its last byte */
+    double t_grow;     /* when a record with a larger count last arrived (0: none) */
     int err;           /* errno of a failed send/recv, 0 if none */
-    bool got_reply;
+    bool counted;      /* at least one record arrived */
+    bool final;        /* the last record was followed by the receiver's close */
 } stream;
 
 /* SO_SNDTIMEO / SO_RCVTIMEO of `seconds` (at least 10 ms: 0 would mean
@@ -52,11 +97,55 @@ static void set_timeout(int fd, int opt, double seconds)
     setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
 }
 
+/* After the half-close: read the receiver's records until it closes (the
+ * last one is then final) or t_reply. */
+static void read_records(stream *s)
+{
+    uint8_t rec[PF_BW_RECORD];
+    size_t got = 0;
+    for (;;) {
+        double left = s->t_reply - pf_now();
+        if (left <= 0) {
+            if (!s->err)
+                s->err = ETIMEDOUT;
+            return;
+        }
+        set_timeout(s->fd, SO_RCVTIMEO, left);
+        ssize_t r = recv(s->fd, rec + got, sizeof rec - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0) {
+            /* the receiver closed: its last record is the final count */
+            s->final = s->counted && got == 0;
+            if (!s->final && !s->err)
+                s->err = ECONNRESET;
+            return;
+        }
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                continue; /* SO_RCVTIMEO: the loop's top ends it at t_reply */
+            if (!s->err)
+                s->err = errno;
+            return;
+        }
+        got += (size_t)r;
+        if (got < sizeof rec)
+            continue;
+        got = 0;
+        uint64_t n = get_be64(rec);
+        if (!s->counted || n > s->received)
+            s->t_grow = pf_now();
+        s->counted = true;
+        s->received = n;
+        s->rx_seconds = (double)get_be64(rec + 8) / 1e6;
+    }
+}
+
 static void *stream_main(void *arg)
 {
     stream *s = arg;
     char *buf = pf_xcalloc(1, PF_BW_BLOCK);
-    memcpy(buf, "PFB1", 4);
+    memcpy(buf, "PFB2", 4);
     /* The tag rides in front of the first block; it is not counted as payload
      * on either side (the receiver counts after reading the tag). */
     size_t off = 0;
@@ -86,26 +175,7 @@ static void *stream_main(void *arg)
         off = (off + (size_t)w) % PF_BW_BLOCK;
     }
     shutdown(s->fd, SHUT_WR);
-    set_timeout(s->fd, SO_RCVTIMEO, s->t_reply - pf_now());
-    uint8_t rep[8];
-    size_t got = 0;
-    while (got < sizeof rep) {
-        ssize_t r = recv(s->fd, rep + got, sizeof rep - got, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (!s->err) /* SO_RCVTIMEO reads EAGAIN: say what it means */
-                s->err = r == 0 ? ECONNRESET : errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
-            break;
-        }
-        got += (size_t)r;
-    }
-    if (got == sizeof rep) {
-        s->t_done = pf_now();
-        s->got_reply = true;
-        for (int i = 0; i < 8; i++)
-            s->received = (s->received << 8) | rep[i];
-    }
+    read_records(s);
     free(buf);
     return NULL;
 }
@@ -201,34 +271,58 @@ json_t *pf_bw_probe(const json_t *bw, const json_t *eps, double t_end)
         pthread_create(&st[k].thr, NULL, stream_main, &st[k]);
     }
     uint64_t sent = 0, rcvd = 0;
-    double t_last = t_start;
-    int errs = 0, first_err = 0;
+    double el = 0;
+    int errs = 0, first_err = 0, draining = 0, lies = 0;
     json_t *per_stream = json_array();
     for (int k = 0; k < nstreams; k++) {
-        pthread_join(st[k].thr, NULL);
-        close(st[k].fd);
-        sent += st[k].sent;
-        rcvd += st[k].received;
-        if (st[k].got_reply && st[k].t_done > t_last)
-            t_last = st[k].t_done;
-        if (!st[k].got_reply || st[k].err) {
+        stream *x = &st[k];
+        pthread_join(x->thr, NULL);
+        close(x->fd);
+        sent += x->sent;
+        /* No final count by the deadline, but the receiver's count was
+         * still growing in the last PF_BW_STALL_S: bytes are still being
+         * delivered (heavy loss drains a socket buffer slowly), so what
+         * was counted is a measurement.  A count that stopped growing is a
+         * stall (a link gone black): an error, as is no count at all. */
+        bool still_growing = x->counted && !x->final && x->err == ETIMEDOUT &&
+                             x->t_reply - x->t_grow < PF_BW_STALL_S;
+        /* a receiver cannot count more than was sent, nor for longer than
+         * the stream lasted: not a measurement */
+        bool lied = x->received > x->sent || x->rx_seconds > pf_now() - t_start + 0.5;
+        if (lied) {
+            lies++;
+            x->received = 0;
+            x->counted = false;
+        } else if (still_growing) {
+            draining++;
+        } else if (!x->final || x->err) {
             errs++;
             if (!first_err)
-                first_err = st[k].err ? st[k].err : EIO;
+                first_err = x->err ? x->err : EIO;
         }
-        json_array_append_new(per_stream, json_integer((json_int_t)st[k].received));
+        rcvd += x->received;
+        if (x->counted && x->rx_seconds > el)
+            el = x->rx_seconds;
+        json_array_append_new(per_stream, json_integer((json_int_t)x->received));
     }
     free(st);
-    double el = t_last - t_start;
     json_object_set_new(out, "bytes_sent", json_integer((json_int_t)sent));
     json_object_set_new(out, "bytes_received", json_integer((json_int_t)rcvd));
     json_object_set_new(out, "seconds", json_real(el));
     json_object_set_new(out, "per_stream_bytes", per_stream);
-    if (errs) {
+    if (draining)
+        json_object_set_new(out, "draining_streams", json_integer(draining));
+    if (lies) {
+        set_owned(out, "error", pf_xasprintf("%d of %d streams: the receiver reported more bytes than were "
+                                             "sent, or for longer than the stream lasted; not a preflight "
+                                             "listener, or a broken one", lies, nstreams));
+    } else if (errs) {
         set_owned(out, "error", pf_xasprintf("%d of %d streams ended without the receiver's count: %s",
                                              errs, nstreams, strerror(first_err)));
     }
-    if (el > 0 && rcvd > 0)
+    /* a rate only when every stream was counted: a stream that broke would
+     * make the number a fiction */
+    if (!lies && !errs && el > 0 && rcvd > 0)
         json_object_set_new(out, "gbit_s", json_real((double)rcvd * 8.0 / el / 1e9));
     return out;
 }

@@ -800,6 +800,19 @@ static void judge_bandwidth(pf_run *run, pf_node *n, pf_node *peer, const json_t
                            "an MTU black hole (cluster.mtu) or a stateful firewall");
         return;
     }
+    json_int_t draining = json_integer_value(json_object_get(bw, "draining_streams"));
+    if (draining > 0) {
+        /* bandwidth.h: the count was still growing at the deadline, so the
+         * sender's socket buffer was draining slowly -- retransmissions */
+        pf_check_set(c, PF_WARN, "%.2f Gbit/s over %d stream(s), but %d of them were still delivering queued "
+                     "data at the deadline: the link between %s and %s drops or delays packets", g, streams,
+                     (int)draining, pf_node_name(n), pf_node_name(peer));
+        pf_check_remedy(c, "Look at TCP retransmissions on both nodes (nstat -az TcpRetransSegs) and at the NIC's "
+                           "and switch port's error counters (ethtool -S); NCCL's Socket transport slows the same "
+                           "way on this link");
+        pf_check_measure(c, g, isfinite(link) ? frac * link : 0, "Gbit/s");
+        return;
+    }
     if (!isfinite(link)) {
         pf_check_set(c, PF_PASS, "%.2f Gbit/s over %d stream(s), counted at the receiver (link speed not reported "
                                  "by either end)", g, streams);

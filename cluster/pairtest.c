@@ -132,13 +132,9 @@ static void *conn_main(void *arg)
     char tag[PF_PAIR_TAG_LEN];
     set_rcvtimeo(fd, PF_PAIR_TAG_TIMEOUT_S);
     if (read_full(fd, tag, sizeof tag) == 0) {
-        if (memcmp(tag, "PFB1", 4) == 0) {
+        if (memcmp(tag, "PFB2", 4) == 0) {
             set_rcvtimeo(fd, PF_PAIR_BULK_TIMEOUT_S);
-            uint64_t n = pf_bw_sink(fd);
-            uint8_t out[8];
-            for (int i = 0; i < 8; i++)
-                out[i] = (uint8_t)(n >> (56 - 8 * i));
-            (void)write_full(fd, out, sizeof out);
+            (void)pf_bw_serve(fd);
         } else if (memcmp(tag, "PFG1", 4) == 0) {
             uint8_t seq[8];
             if (read_full(fd, seq, sizeof seq) == 0) {

@@ -39,7 +39,7 @@
  *              "errno","error","src","ifname","rtt_ms":{"min","median"},"connects"}],
  *    "bandwidth":{"addr","streams","bytes_sent","bytes_received","seconds",
  *                 "gbit_s","local_ifname","local_speed_mbps","peer_speed_mbps",
- *                 "per_stream_bytes":[..],"error"?},
+ *                 "per_stream_bytes":[..],"draining_streams"?,"error"?},
  *    "mtu":[{"addr","local_ifname","local_mtu","peer_ifname","peer_mtu",
  *            "probes":[{"size","echoed"}],"bisection":[{"size","echoed"}],
  *            "path_mtu","path_mtu_exact","error"?}],
@@ -50,10 +50,12 @@
  *
  * Wire formats on the listener's sockets (all fixed-size, validated):
  *   TCP: the client writes a 4-byte tag first.
- *     "PFB1"  bandwidth: the client then streams bytes and half-closes; the
- *             listener counts what it *received* and answers 8 bytes (the
- *             count, big-endian) -- receiver-side counting, like iperf3's
- *             receiver line.
+ *     "PFB2"  bandwidth: the client then streams bytes and half-closes; the
+ *             listener counts what it *received* and answers with 16-byte
+ *             records (count, microseconds; big-endian) every 0.1 s while
+ *             bytes arrive and once at the end, then closes --
+ *             receiver-side counting, like iperf3's receiver line
+ *             (bandwidth.h says why the progress records).
  *     "PFG1"  gloo: 8-byte sequence number, like Gloo's pair handshake; the
  *             listener answers "PFG1" + 64-byte NUL-padded node name so the
  *             prober sees *whom* it reached (the 127.0.1.1 trap reaches itself).

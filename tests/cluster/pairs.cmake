@@ -12,6 +12,14 @@ else()
 endif()
 set_tests_properties(cluster_pairs_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 
+# The bandwidth sender against scripted receivers on loopback (still
+# draining, stalled, lying, truncated, silent; no root).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cluster_bw_receivers COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_LIST_DIR}/bw_receivers.py $<TARGET_FILE:pair_driver>)
+  set_tests_properties(cluster_bw_receivers PROPERTIES TIMEOUT 60)
+endif()
+
 # Cross-node deciders: table tests on captured node records (tests/cluster/data).
 pf_add_unit(test_cluster_judge ${CMAKE_CURRENT_LIST_DIR}/test_cluster_judge.c)
 # `preflight plan`: golden files under tests/cluster/data/plan-*/.

@@ -22,10 +22,11 @@ The measured results then go through the deciders and `preflight plan`
 
 A link that drops packets (docs/RELIABILITY.md), nftables on B's b0 during
 a bandwidth probe: 10 % random loss, 5 s deadline (TCP recovers: the receiver's count is
-still every byte sent, no error), then every packet of the stream dropped
-from 0.4 s into the transfer (a link gone black mid-stream: the probe ends
-at its deadline with an error naming the streams that got no count, not a
-hang and not a number).
+every byte sent, or a stream still delivering at the deadline is counted
+from its running count and flagged as draining; no error), then every packet
+of the stream dropped from 0.4 s into the transfer (a link gone black
+mid-stream: the probe ends at its deadline with an error naming the streams
+whose count stopped, not a hang and not a number).
 
 Needs root, iproute2 and nftables; exits 77 (skip) without them.
 usage: pairs_netns.py PATH/TO/pair_driver
@@ -230,8 +231,16 @@ def packet_loss(eps):
     took = time.time() - t0
     bw = res["bandwidth"]
     print("10 %% loss: %.1f s, %s" % (took, json.dumps(bw)))
-    expect("error" not in bw and bw.get("bytes_received", 0) > 0 and bw["bytes_received"] == bw["bytes_sent"],
-           "10 %% packet loss: TCP recovers, every byte counted at the receiver (%.1f s)" % took, bw)
+    # Either the socket buffers drained before the deadline (every byte
+    # counted) or a stream was still delivering at the deadline: then its
+    # last running count is the measurement, said so (draining_streams),
+    # never an error (bandwidth.h; CI saw a stream still draining at 5 s).
+    drained = bw.get("bytes_received", 0) == bw.get("bytes_sent", -1)
+    expect("error" not in bw and bw.get("bytes_received", 0) > 0 and bw.get("gbit_s", 0) > 0
+           and (drained or bw.get("draining_streams", 0) >= 1)
+           and sum(bw.get("per_stream_bytes", [])) == bw.get("bytes_received"),
+           "10 %% packet loss: TCP recovers, every stream counted at the receiver (%s, %.1f s)"
+           % ("all drained" if drained else "%d still draining" % bw.get("draining_streams", 0), took), bw)
     expect(took < 6.5, "10 %% packet loss: the probe within its 5 s deadline (%.1f s)" % took)
     # the link goes black 0.4 s into the transfer
     subprocess.run(["ip", "netns", "exec", B, "nft", "flush", "table", "inet", "pfloss"], check=True)

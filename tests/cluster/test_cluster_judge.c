@@ -28,7 +28,7 @@ typedef struct row_t {
     const char *pairs;   /* file under data/, or NULL */
     const char *ray;     /* JSON text, or NULL */
     const char *cluster; /* JSON text, or NULL */
-    expect_t ex[10];
+    expect_t ex[12];
 } row_t;
 
 static const row_t rows[] = {
@@ -81,6 +81,7 @@ static const row_t rows[] = {
       {"cluster.ports", "spark2", "thor2", PF_FAIL, "6379 (ray-gcs) refused although a listener was open"},
       {"cluster.mtu", "spark1", "spark2", PF_FAIL, "both ends allow 9000 but only 1500 passes"},
       {"cluster.bandwidth", "spark1", "thor1", PF_WARN, "20% of the slower end's 10 Gbit/s"},
+      {"cluster.bandwidth", "thor2", "thor1", PF_WARN, "1 of them were still delivering queued data"},
       {"cluster.gloo", "spark1", "thor1", PF_FAIL, "thor1 advertises a loopback address to Gloo (127.0.1.1)"},
       {"cluster.gloo", "thor2", "thor1", PF_FAIL, "On thor1 set GLOO_SOCKET_IFNAME"},
       {"cluster.gloo", "thor2", "spark1", PF_PASS, "reaches spark1"}}},
