@@ -26,7 +26,9 @@ pf_add_unit(test_bench_jscan test_bench_jscan.c)
 add_test(NAME bench_real_llama
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/bench_real_llama.sh $<TARGET_FILE:pf_bench>
                  ${CMAKE_CURRENT_BINARY_DIR}/bench_real_llama)
-set_tests_properties(bench_real_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900)
+# One llama-server at a time: see real_server in launch.cmake.
+set_tests_properties(bench_real_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900
+                     RESOURCE_LOCK llama_server)
 
 # The records it writes match docs/run-record.schema.json.
 add_test(NAME bench_record_schema

@@ -11,7 +11,10 @@ target_link_libraries(launch_driver PRIVATE pfcore)
 add_test(NAME real_server
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/real_server_test.sh
                  $<TARGET_FILE:launch_driver> $<TARGET_FILE:preflight> ${CMAKE_CURRENT_BINARY_DIR}/real-server)
-set_tests_properties(real_server PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900)
+# Both real-server tests run llama-server with -t 2: on a 2-core machine two
+# at once thrash (each ~3x slower, seen in the 20-run proof), so one at a time.
+set_tests_properties(real_server PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 900
+                     RESOURCE_LOCK llama_server)
 set_tests_properties(test_launch PROPERTIES LABELS "launch")
 
 # the processes of a multi-node launch (bench/launch_group.c)

@@ -36,4 +36,5 @@ set_tests_properties(reports_html_browser PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT
 add_test(NAME reports_llama
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reports_llama.sh $<TARGET_FILE:preflight>
                  ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_BINARY_DIR}/reports_llama)
-set_tests_properties(reports_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(reports_llama PROPERTIES LABELS "real-server" SKIP_RETURN_CODE 77 TIMEOUT 300
+                     RESOURCE_LOCK llama_server) # one llama-server at a time (launch.cmake)
