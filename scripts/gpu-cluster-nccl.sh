@@ -8,7 +8,8 @@
 # lacks in lib/ beside it (the layout of docs/GPU-VERIFICATION.md's carried
 # folder), and the PyTorch venv at /opt/torch/.venv.  Runs and results:
 # docs/GPU-VERIFICATION.md (2026-12-05, runs 3-6).
-#   CASES="base capture signal compare" selects steps (default: all)
+#   CASES="base capture signal compare mismatch" selects steps (default: all;
+#   mismatch needs OTHER_NCCL_WHEEL=an nvidia-nccl wheel of another version)
 set -u
 here=$(cd "$(dirname "$0")" && pwd); O=${1:?out}
 export LD_LIBRARY_PATH="$here/lib"
@@ -79,9 +80,46 @@ tail -4 "$W/csig.out"
 sleep 1; echo "  on the GPU after: $(nvidia-smi --query-compute-apps=pid --format=csv,noheader | wc -l) processes"
 pgrep -af 'preflight (agent|cluster)' | sed 's/^/  left: /'
 fi
+if want mismatch; then
+# Two NCCL versions, each node loading the one its own venv holds (no
+# --libnccl: the agent locates it as the server would).  OTHER_NCCL_WHEEL: an
+# nvidia-nccl wheel of another version, unpacked into a bare venv for n1.
+if [ ! -f "${OTHER_NCCL_WHEEL:-}" ]; then
+  echo "=== mismatch: skipped (OTHER_NCCL_WHEEL is not a file)"
+else
+  V2=$W/venv-other
+  /opt/torch/.venv/bin/python -m venv --without-pip "$V2"
+  SP2=$(ls -d "$V2"/lib/python3*/site-packages | head -1)
+  /opt/torch/.venv/bin/python -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$OTHER_NCCL_WHEEL" "$SP2"
+  ls "$SP2"/nvidia/nccl/lib/ "$SP2" | sed 's/^/  n1 venv: /'
+  : > "$W/hosts"
+  for ((i = 0; i < 2; i++)); do
+    printf 'NCCL_SOCKET_IFNAME=lo\nNCCL_IB_DISABLE=1\nNCCL_P2P_DISABLE=1\nNCCL_SHM_DISABLE=1\nNCCL_HOSTID=gpuhost%d\n' $i > "$W/n$i.env"
+  done
+  echo "n0 env=$W/n0.env venv=/opt/torch/.venv" >> "$W/hosts"
+  echo "n1 env=$W/n1.env venv=$V2" >> "$W/hosts"
+  echo; echo "=== preflight cluster --nccl, n0 on the torch venv's NCCL, n1 on $(basename "$OTHER_NCCL_WHEEL")"
+  s=$(date +%s%N)
+  timeout -s KILL 150 "$here/preflight" cluster --hostfile "$W/hosts" --launcher exec --exec-template 'env {cmd}' \
+      --agent-path "$here/preflight" --listen 127.0.0.1 --only gpu.driver,env.fingerprint,net.interfaces,net.nccl_ifname,net.transport \
+      --no-pairs --nccl -e 1M --nccl-timeout 30 --json "$O/c2-mismatch.json"
+  echo "[exit $?, $(( ($(date +%s%N) - s) / 1000000 )) ms]"
+  # the control: both nodes on the other version alone (the library itself works)
+  sed -i "s|venv=/opt/torch/.venv|venv=$V2|" "$W/hosts"
+  echo; echo "=== control: both nodes on $(basename "$OTHER_NCCL_WHEEL")"
+  timeout -s KILL 150 "$here/preflight" cluster --hostfile "$W/hosts" --launcher exec --exec-template 'env {cmd}' \
+      --agent-path "$here/preflight" --listen 127.0.0.1 --only gpu.driver,env.fingerprint,net.interfaces,net.nccl_ifname,net.transport \
+      --no-pairs --nccl -e 1M --nccl-timeout 30 --json "$O/c2-other.json" -q
+  echo "[exit $?]"
+  for f in /tmp/preflight-agent-nccl.*/nccl.log; do
+    [ -f "$f" ] && grep -hE "NCCL version|Mismatched|WARN|version" "$f" | head -6 | sed "s|^|  $f: |"
+  done
+fi
+fi
 python3 - "$O" <<'PY'
 import json, sys, os
-for f in ["c2.json", "c4.json", "c2-badif.json", "c2-cap.json", "c4-cap.json", "local4.json", "local4-cap.json", "csig.json"]:
+for f in ["c2.json", "c4.json", "c2-badif.json", "c2-cap.json", "c4-cap.json", "local4.json", "local4-cap.json", "csig.json",
+          "c2-mismatch.json", "c2-other.json"]:
     p = os.path.join(sys.argv[1], f)
     if not os.path.exists(p): print(f, "missing"); continue
     d = json.load(open(p)); s = d.get("nccl", {})
